@@ -1,0 +1,98 @@
+"""``sparkify``: build the warehouse, generate sample data, stop the embedded PostgreSQL server."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+from collections import Counter
+
+import dagster as dg
+
+from sparkify_assets.warehouse_build import STAR_TABLES, BuildOutcome, build_warehouse
+
+
+def _instance() -> dg.DagsterInstance:
+    """The persistent instance when DAGSTER_HOME is set (runs then show in ``dagster dev``)."""
+    if os.environ.get("DAGSTER_HOME"):
+        return dg.DagsterInstance.get()
+    return dg.DagsterInstance.ephemeral()
+
+
+def _print_summary(outcome: BuildOutcome, defs: dg.Definitions, seconds: float) -> None:
+    warehouse = defs.resources["warehouse"]  # type: ignore[index]
+    print()
+    print(f"Sparkify warehouse built in {seconds:.1f} s ({len(outcome.runs)} Dagster runs)")
+    if outcome.log_dates:
+        print(
+            f"log dates: {outcome.log_dates[0]} .. {outcome.log_dates[-1]}"
+            f" ({len(outcome.log_dates)} days)"
+        )
+    with warehouse.open() as connection:
+        print(f"\n{'table':<16}{'rows':>12}")
+        for table in (*STAR_TABLES, "load_quarantine"):
+            print(f"{table:<16}{connection.row_count(table, None):>12,}")
+    evaluations = outcome.check_evaluations
+    tally = Counter(
+        "passed"
+        if e.passed
+        else ("failed" if e.severity == dg.AssetCheckSeverity.ERROR else "warned")
+        for e in evaluations
+    )
+    print(
+        f"\nasset checks: {tally['passed']} passed, {tally['warned']} warned,"
+        f" {tally['failed']} failed"
+    )
+    for e in evaluations:
+        if not e.passed:
+            print(f"  {e.severity.value:<5} {e.asset_key.to_user_string()}.{e.check_name}")
+    for run in outcome.runs:
+        if not run.success:
+            print(f"run {run.run_id} failed: see the Dagster event log above")
+
+
+def build(_: argparse.Namespace) -> int:
+    """Materializes every asset and prints rows per table and check outcomes."""
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    from sparkify_assets.definitions import defs
+
+    started = time.perf_counter()
+    outcome = build_warehouse(defs, instance=_instance())
+    _print_summary(outcome, defs, time.perf_counter() - started)
+    return 0 if outcome.succeeded else 1
+
+
+def stop_postgres(_: argparse.Namespace) -> int:
+    """Stops the embedded PostgreSQL server (it is left running between runs on purpose)."""
+    from sparkify_assets.lib.embedded_postgres import stop_embedded_postgres
+    from sparkify_assets.lib.project_home import sparkify_home
+
+    stopped = stop_embedded_postgres(sparkify_home() / "pgdata")
+    print("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
+    return 0
+
+
+def generate(args: argparse.Namespace) -> int:
+    from sparkify_assets.lib.sample_data import main as generate_main
+
+    return generate_main(args.generator_args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="sparkify", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("build", help=build.__doc__).set_defaults(run=build)
+    commands.add_parser("stop-postgres", help=stop_postgres.__doc__).set_defaults(run=stop_postgres)
+    generator = commands.add_parser(
+        "generate", help="write sample data in the source layout (see --help)", add_help=False
+    )
+    generator.add_argument("generator_args", nargs=argparse.REMAINDER)
+    generator.set_defaults(run=generate)
+    args = parser.parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""The resources the assets share: where the raw data is, and the warehouse."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+from pydantic import Field
+
+from sparkify_assets.lib.default_source import default_sample_source
+from sparkify_assets.lib.project_home import sparkify_home
+from sparkify_assets.lib.source_tree import SourceTree, open_source_tree
+from sparkify_assets.lib.warehouse import Warehouse
+from sparkify_assets.lib.warehouse_connection import WarehouseSettings, connect_warehouse
+
+
+class SourceResource(dg.ConfigurableResource):
+    """The raw Sparkify data: song_data/ and log_data/ under a local directory or an S3 prefix."""
+
+    url: str = Field(
+        default="",
+        description="SPARKIFY_SOURCE_URL: a directory or s3://bucket/prefix; empty = the sample data.",
+    )
+    max_quarantine_share: float = Field(
+        default=0.01,
+        description="Share of quarantined records above which the quarantine check fails (0..1).",
+    )
+
+    def tree(self) -> SourceTree:
+        if not self.url:
+            return open_source_tree(str(default_sample_source(sparkify_home())))
+        return open_source_tree(self.url)
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The warehouse every table is materialized in: Redshift in production, PostgreSQL otherwise."""
+
+    url: str = Field(
+        default="",
+        description=(
+            "SPARKIFY_WAREHOUSE_URL: postgresql://... (any libpq URL), redshift://user@host:5439/db,"
+            " or empty for the embedded PostgreSQL server."
+        ),
+    )
+    password: str = Field(default="", description="SPARKIFY_WAREHOUSE_PASSWORD (Redshift).")
+    iam_role_arn: str = Field(
+        default="", description="SPARKIFY_REDSHIFT_IAM_ROLE_ARN: the role Redshift COPY assumes."
+    )
+    region: str = Field(default="", description="AWS region of the cluster and the source bucket.")
+
+    @contextmanager
+    def open(self) -> Iterator[Warehouse]:
+        """A connection for one step, closed at the end of the block."""
+        warehouse = connect_warehouse(
+            WarehouseSettings(
+                url=self.url,
+                password=self.password,
+                iam_role_arn=self.iam_role_arn,
+                region=self.region,
+            )
+        )
+        try:
+            yield warehouse
+        finally:
+            warehouse.close()

@@ -1,0 +1,99 @@
+"""Staging: the raw files, typed and loaded as they are (after quarantining bad records)."""
+
+import dagster as dg
+
+from sparkify_assets.defs.log_date_partitions import log_date_backfill_policy, log_date_partitions
+from sparkify_assets.defs.resources import SourceResource, WarehouseResource
+from sparkify_assets.lib.asset_results import table_check_specs, table_materialization
+from sparkify_assets.lib.load_window import LoadWindow
+from sparkify_assets.lib.source_tree import SourceFileMissing
+from sparkify_assets.lib.sql_code_references import sql_code_references
+
+OWNERS = ["team:data-engineering"]
+STAGING_GROUP = "staging"
+
+
+@dg.asset(
+    name="staging_events",
+    description=(
+        "Every app event of the log dates loaded (all pages, not only song plays), typed, one row"
+        " per log line. Bad lines go to load_quarantine with the reason. Partitioned by log date:"
+        " materializing a date replaces exactly that date's rows."
+    ),
+    group_name=STAGING_GROUP,
+    kinds={"s3", "postgres", "redshift"},
+    owners=OWNERS,
+    partitions_def=log_date_partitions,
+    backfill_policy=log_date_backfill_policy,
+    check_specs=table_check_specs("staging_events"),
+    metadata={
+        "dagster/code_references": sql_code_references(
+            "staging_events", loaded_by=("staging/staging_events", "postgres/copy")
+        )
+    },
+)
+def staging_events(
+    context: dg.AssetExecutionContext, source: SourceResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    window = LoadWindow.from_time_window(*context.partition_time_window)
+    tree = source.tree()
+    with warehouse.open() as connection:
+        connection.ensure_tables()
+        try:
+            report = connection.load_event_days(
+                tree, window, run_id=context.run_id, log=context.log.info
+            )
+        except SourceFileMissing as missing:
+            raise dg.Failure(
+                description=f"Cannot load log dates {window}: {missing}",
+                metadata={"source": tree.url, "log_dates": str(window)},
+            ) from None
+        return table_materialization(
+            connection,
+            "staging_events",
+            window,
+            check_params={
+                "loaded_rows": report.rows_loaded,
+                "max_quarantine_share": source.max_quarantine_share,
+            },
+            metadata={
+                "source": tree.url,
+                "files_loaded": len(report.files),
+                "rows_quarantined": report.rows_rejected,
+            },
+        )
+
+
+@dg.asset(
+    name="staging_songs",
+    description=(
+        "The song catalog: one row per song file under song_data/, typed. Files that are not one"
+        " valid song object go to load_quarantine. Not dated: each materialization replaces it whole."
+    ),
+    group_name=STAGING_GROUP,
+    kinds={"s3", "postgres", "redshift"},
+    owners=OWNERS,
+    check_specs=table_check_specs("staging_songs"),
+    metadata={
+        "dagster/code_references": sql_code_references(
+            "staging_songs", loaded_by=("staging/staging_songs", "postgres/copy")
+        )
+    },
+)
+def staging_songs(
+    context: dg.AssetExecutionContext, source: SourceResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    tree = source.tree()
+    with warehouse.open() as connection:
+        connection.ensure_tables()
+        report = connection.load_song_catalog(tree, run_id=context.run_id, log=context.log.info)
+        return table_materialization(
+            connection,
+            "staging_songs",
+            None,
+            check_params={
+                "loaded_rows": report.rows_loaded,
+                "max_quarantine_share": source.max_quarantine_share,
+            },
+            metadata={"source": tree.url, "rows_quarantined": report.rows_rejected},
+        )

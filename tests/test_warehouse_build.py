@@ -1,0 +1,192 @@
+"""The whole warehouse built through Dagster on a real PostgreSQL, compared with an independent
+reference computed from the raw files."""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import psycopg
+import pytest
+
+from sparkify_assets.definitions import defs
+from sparkify_assets.warehouse_build import (
+    CATALOG_ASSETS,
+    LOG_DATE_ASSETS,
+    build_warehouse,
+    contiguous_ranges,
+)
+from tests.conftest import SMALL_SPEC, resources_for
+from tests.reference_warehouse import reference_warehouse
+from tests.warehouse_state import assert_matches_reference, warehouse_state
+
+ALL_DAYS = [
+    d.isoformat()
+    for d in (date.fromordinal(SMALL_SPEC.start.toordinal() + n) for n in range(SMALL_SPEC.days))
+]
+
+
+def materialize(
+    selection: tuple[str, ...], resources: dict[str, object], **kwargs: object
+) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        list(defs.assets), selection=list(selection), resources=resources, **kwargs
+    )  # type: ignore[arg-type]
+
+
+def test_full_build_matches_reference_and_passes_every_check(
+    warehouse_url: str, small_source: Path
+) -> None:
+    outcome = build_warehouse(defs, resources=resources_for(warehouse_url, small_source))
+
+    assert outcome.succeeded
+    assert [d.isoformat() for d in outcome.log_dates] == ALL_DAYS
+    assert len(outcome.runs) == 2  # the catalog, then all six days in one run
+    assert_matches_reference(warehouse_url, reference_warehouse(small_source))
+
+    evaluated = {(e.asset_key.to_user_string(), e.check_name) for e in outcome.check_evaluations}
+    declared = {
+        (k.asset_key.to_user_string(), k.name) for k in defs.resolve_asset_graph().asset_check_keys
+    }
+    assert evaluated == declared
+    assert all(e.passed for e in outcome.check_evaluations)
+
+
+def test_materialization_metadata(warehouse_url: str, small_source: Path) -> None:
+    result = materialize(CATALOG_ASSETS, resources_for(warehouse_url, small_source))
+    [songs] = [
+        m
+        for m in result.get_asset_materialization_events()
+        if m.asset_key.to_user_string() == "songs"
+    ]
+    metadata = songs.materialization.metadata
+    reference = reference_warehouse(small_source)
+    assert metadata["dagster/row_count"].value == len(reference.songs)
+    assert metadata["dagster/table_name"].value.endswith(".public.songs")
+    columns = metadata["dagster/column_schema"].schema.columns
+    assert [c.name for c in columns] == ["song_id", "title", "artist_id", "year", "duration"]
+    assert all(c.description for c in columns)
+
+
+def test_rematerializing_a_partition_changes_nothing(
+    warehouse_url: str, small_source: Path
+) -> None:
+    resources = resources_for(warehouse_url, small_source)
+    assert build_warehouse(defs, resources=resources).succeeded
+    before = warehouse_state(warehouse_url)
+
+    again = materialize(LOG_DATE_ASSETS, resources, partition_key=ALL_DAYS[2])
+    assert again.success
+    assert warehouse_state(warehouse_url) == before
+
+
+@pytest.mark.parametrize("order", ["reverse", "shuffled"])
+def test_loading_days_out_of_order_gives_the_same_tables(
+    warehouse_url: str, small_source: Path, order: str
+) -> None:
+    resources = resources_for(warehouse_url, small_source)
+    assert materialize(CATALOG_ASSETS, resources).success
+    days = (
+        list(reversed(ALL_DAYS))
+        if order == "reverse"
+        else random.Random(3).sample(ALL_DAYS, k=len(ALL_DAYS))
+    )
+    for day in days:
+        assert materialize(LOG_DATE_ASSETS, resources, partition_key=day).success
+    # A day reloaded after later days must not move users back to an older level.
+    assert materialize(LOG_DATE_ASSETS, resources, partition_key=ALL_DAYS[0]).success
+
+    assert_matches_reference(warehouse_url, reference_warehouse(small_source))
+
+
+def test_partial_load_holds_exactly_the_loaded_days(warehouse_url: str, small_source: Path) -> None:
+    resources = resources_for(warehouse_url, small_source)
+    assert materialize(CATALOG_ASSETS, resources).success
+    for day in (ALL_DAYS[4], ALL_DAYS[1]):
+        assert materialize(LOG_DATE_ASSETS, resources, partition_key=day).success
+
+    assert_matches_reference(
+        warehouse_url, reference_warehouse(small_source, days={ALL_DAYS[1], ALL_DAYS[4]})
+    )
+
+
+def test_missing_log_file_fails_with_a_clear_error_and_changes_nothing(
+    warehouse_url: str, small_source: Path
+) -> None:
+    resources = resources_for(warehouse_url, small_source)
+    result = materialize(
+        ("staging_events",), resources, partition_key="2019-03-01", raise_on_error=False
+    )
+
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    message = failure.step_failure_data.error.message  # type: ignore[union-attr]
+    assert "no log file for 2019-03-01" in message
+    assert "2019/03/2019-03-01-events.json" in message
+
+
+def test_contiguous_ranges() -> None:
+    days = [date(2018, 11, d) for d in (5, 1, 2, 3, 7, 8, 3)]
+    assert contiguous_ranges(days) == [
+        (date(2018, 11, 1), date(2018, 11, 3)),
+        (date(2018, 11, 5), date(2018, 11, 5)),
+        (date(2018, 11, 7), date(2018, 11, 8)),
+    ]
+
+
+def test_a_load_failing_midway_leaves_the_previous_rows(
+    warehouse_url: str, small_source: Path
+) -> None:
+    """The database refuses a row of the second day of a three-day load: the whole load rolls
+    back, and the first day's already-copied rows are not left behind."""
+    resources = resources_for(warehouse_url, small_source)
+    assert build_warehouse(defs, resources=resources).succeeded
+    before = warehouse_state(warehouse_url)
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        connection.execute(
+            "CREATE FUNCTION refuse_second_day() RETURNS trigger LANGUAGE plpgsql AS $$"
+            " BEGIN RAISE EXCEPTION 'refused by test trigger'; END $$"
+        )
+        connection.execute(
+            "CREATE TRIGGER refuse_second_day BEFORE INSERT ON staging_events FOR EACH ROW"
+            f" WHEN (NEW.log_date = DATE '{ALL_DAYS[1]}') EXECUTE FUNCTION refuse_second_day()"
+        )
+
+    result = materialize(
+        ("staging_events",),
+        resources,
+        tags={
+            "dagster/asset_partition_range_start": ALL_DAYS[0],
+            "dagster/asset_partition_range_end": ALL_DAYS[2],
+        },
+        raise_on_error=False,
+    )
+
+    assert not result.success
+    assert warehouse_state(warehouse_url) == before
+
+
+def test_blocking_check_failure_stops_downstream(warehouse_url: str, small_source: Path) -> None:
+    """users.unique_ids is blocking: when it fails, songplays is not materialized in that run."""
+    resources = resources_for(warehouse_url, small_source)
+    assert build_warehouse(defs, resources=resources).succeeded
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        connection.execute("ALTER TABLE users DROP CONSTRAINT users_pkey")
+        # Duplicate a user who has no event on the last day, so that day's reload keeps the copy.
+        connection.execute(
+            "INSERT INTO users SELECT * FROM users WHERE user_id = ("
+            " SELECT MIN(user_id) FROM users WHERE user_id NOT IN ("
+            "  SELECT user_id FROM staging_events WHERE log_date = %s AND user_id IS NOT NULL))",
+            (date.fromisoformat(ALL_DAYS[-1]),),
+        )
+    result = materialize(
+        ("users", "songplays"), resources, partition_key=ALL_DAYS[-1], raise_on_error=False
+    )
+
+    [unique] = [e for e in result.get_asset_check_evaluations() if e.check_name == "unique_ids"]
+    assert not unique.passed
+    assert unique.metadata["failures"].value == 1
+    materialized = {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()}
+    assert "songplays" not in materialized
