@@ -11,7 +11,13 @@ from collections import Counter
 
 import dagster as dg
 
-from sparkify_assets.warehouse_build import STAR_TABLES, BuildOutcome, build_warehouse
+from sparkify_assets.lib.load_window import LoadWindow
+from sparkify_assets.warehouse_build import (
+    STAR_TABLES,
+    BuildOutcome,
+    build_warehouse,
+    initialized_resource,
+)
 
 
 def _instance() -> dg.DagsterInstance:
@@ -22,7 +28,7 @@ def _instance() -> dg.DagsterInstance:
 
 
 def _print_summary(outcome: BuildOutcome, defs: dg.Definitions, seconds: float) -> None:
-    warehouse = defs.resources["warehouse"]  # type: ignore[index]
+    warehouse = initialized_resource(defs.resources["warehouse"])  # type: ignore[index]
     print()
     print(f"Sparkify warehouse built in {seconds:.1f} s ({len(outcome.runs)} Dagster runs)")
     if outcome.log_dates:
@@ -33,7 +39,7 @@ def _print_summary(outcome: BuildOutcome, defs: dg.Definitions, seconds: float) 
     with warehouse.open() as connection:
         print(f"\n{'table':<16}{'rows':>12}")
         for table in (*STAR_TABLES, "load_quarantine"):
-            print(f"{table:<16}{connection.row_count(table, None):>12,}")
+            print(f"{table:<16}{connection.row_count(table, LoadWindow.all_dates()):>12,}")
     evaluations = outcome.check_evaluations
     tally = Counter(
         "passed"

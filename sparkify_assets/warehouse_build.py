@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 import dagster as dg
 
@@ -35,6 +36,13 @@ def partition_range_tags(first: date, last: date) -> dict[str, str]:
         "dagster/asset_partition_range_start": first.isoformat(),
         "dagster/asset_partition_range_end": last.isoformat(),
     }
+
+
+def initialized_resource(resource: object) -> Any:
+    """A resource with its EnvVar config resolved, for use outside a run."""
+    if isinstance(resource, dg.ConfigurableResource):
+        return resource.process_config_and_initialize()
+    return resource
 
 
 @dataclass
@@ -67,14 +75,16 @@ def build_warehouse(
     instance: dg.DagsterInstance | None = None,
     resources: dict[str, object] | None = None,
     log_dates: Sequence[date] | None = None,
+    log_level: str = "INFO",
 ) -> BuildOutcome:
     """Materializes every asset: the catalog once, then ``log_dates`` (default: every log date
     in the source) one contiguous range per run. Stops at the first failed run."""
     all_resources = {**(defs.resources or {}), **(resources or {})}
+    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     assets = list(defs.assets or [])
     outcome = BuildOutcome()
     if log_dates is None:
-        source = all_resources["source"]
+        source = initialized_resource(all_resources["source"])
         log_dates = [day for day, _ in source.tree().log_files()]
     outcome.log_dates = sorted(set(log_dates))
 
@@ -82,6 +92,7 @@ def build_warehouse(
         assets,  # type: ignore[arg-type]
         selection=list(CATALOG_ASSETS),
         resources=all_resources,
+        run_config=run_config,
         instance=instance,
         raise_on_error=False,
     )
@@ -93,6 +104,7 @@ def build_warehouse(
             assets,  # type: ignore[arg-type]
             selection=list(LOG_DATE_ASSETS),
             resources=all_resources,
+            run_config=run_config,
             instance=instance,
             tags=partition_range_tags(first, last),
             raise_on_error=False,

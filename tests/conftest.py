@@ -6,7 +6,9 @@ import os
 import uuid
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import dagster as dg
 import psycopg
@@ -43,22 +45,33 @@ def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
 
 
 def _with_database(admin_url: str, database: str) -> str:
-    info = psycopg.conninfo.conninfo_to_dict(admin_url)
-    info["dbname"] = database
-    return psycopg.conninfo.make_conninfo(**info)  # type: ignore[arg-type]
+    """``admin_url`` (a postgresql:// URL) pointing at another database."""
+    parts = urlsplit(admin_url)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+@contextmanager
+def new_database(admin_url: str) -> Iterator[str]:
+    """Creates an empty database, yields its URL, drops it afterwards."""
+    database = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(database)))
+    try:
+        yield _with_database(admin_url, database)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(
+                pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    pgsql.Identifier(database)
+                )
+            )
 
 
 @pytest.fixture
 def warehouse_url(postgres_admin_url: str) -> Iterator[str]:
     """A new, empty database for one test."""
-    database = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
-        admin.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(database)))
-    yield _with_database(postgres_admin_url, database)
-    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
-        admin.execute(
-            pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pgsql.Identifier(database))
-        )
+    with new_database(postgres_admin_url) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -18,21 +18,52 @@ class SourceResource(dg.ConfigurableResource):
 
     url: str = Field(
         default="",
-        description="SPARKIFY_SOURCE_URL: a directory or s3://bucket/prefix; empty = the sample data.",
+        description=(
+            "SPARKIFY_SOURCE_URL: a directory or s3://bucket/prefix; empty = the sample data."
+        ),
     )
     max_quarantine_share: float = Field(
         default=0.01,
         description="Share of quarantined records above which the quarantine check fails (0..1).",
     )
+    s3_endpoint_url: str = Field(
+        default="",
+        description=(
+            "SPARKIFY_S3_ENDPOINT_URL: endpoint of an S3-compatible store (MinIO, ...); empty ="
+            " AWS_ENDPOINT_URL if set, else AWS S3."
+        ),
+    )
+    s3_region: str = Field(
+        default="", description="AWS_REGION of the source bucket; empty = the AWS default chain."
+    )
+    s3_max_attempts: int = Field(
+        default=8,
+        description=(
+            "Attempts per S3 request (botocore standard retries: backoff on throttling, 5xx and"
+            " connection errors)."
+        ),
+    )
+    log_full_listing_interval_seconds: int = Field(
+        default=600,
+        description=(
+            "How often the log_data sensor lists all of log_data/ to find late and re-uploaded"
+            " files; new days are found on every tick by listing only the keys after the newest."
+        ),
+    )
 
     def tree(self) -> SourceTree:
         if not self.url:
             return open_source_tree(str(default_sample_source(sparkify_home())))
-        return open_source_tree(self.url)
+        return open_source_tree(
+            self.url,
+            endpoint_url=self.s3_endpoint_url or None,
+            region_name=self.s3_region or None,
+            max_attempts=str(self.s3_max_attempts),
+        )
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The warehouse every table is materialized in: Redshift in production, PostgreSQL otherwise."""
+    """The warehouse every table is materialized in: Redshift in production, else PostgreSQL."""
 
     url: str = Field(
         default="",

@@ -4,6 +4,7 @@ import dagster as dg
 
 from sparkify_assets.defs.log_date_partitions import log_date_backfill_policy, log_date_partitions
 from sparkify_assets.defs.resources import SourceResource, WarehouseResource
+from sparkify_assets.defs.retry_policies import warehouse_retry_policy
 from sparkify_assets.lib.asset_results import table_check_specs, table_materialization
 from sparkify_assets.lib.load_window import LoadWindow
 from sparkify_assets.lib.source_tree import SourceFileMissing
@@ -23,6 +24,7 @@ STAGING_GROUP = "staging"
     group_name=STAGING_GROUP,
     kinds={"s3", "postgres", "redshift"},
     owners=OWNERS,
+    retry_policy=warehouse_retry_policy,
     partitions_def=log_date_partitions,
     backfill_policy=log_date_backfill_policy,
     check_specs=table_check_specs("staging_events"),
@@ -41,12 +43,13 @@ def staging_events(
         connection.ensure_tables()
         try:
             report = connection.load_event_days(
-                tree, window, run_id=context.run_id, log=context.log.info
+                tree, window, run_id=context.run.run_id, log=context.log.info
             )
         except SourceFileMissing as missing:
             raise dg.Failure(
                 description=f"Cannot load log dates {window}: {missing}",
                 metadata={"source": tree.url, "log_dates": str(window)},
+                allow_retries=False,  # retrying cannot make the file appear
             ) from None
         return table_materialization(
             connection,
@@ -67,12 +70,14 @@ def staging_events(
 @dg.asset(
     name="staging_songs",
     description=(
-        "The song catalog: one row per song file under song_data/, typed. Files that are not one"
-        " valid song object go to load_quarantine. Not dated: each materialization replaces it whole."
+        "The song catalog: one row per song file under song_data/, typed. Files that are not"
+        " one valid song object go to load_quarantine. Not dated: each materialization replaces"
+        " it whole."
     ),
     group_name=STAGING_GROUP,
     kinds={"s3", "postgres", "redshift"},
     owners=OWNERS,
+    retry_policy=warehouse_retry_policy,
     check_specs=table_check_specs("staging_songs"),
     metadata={
         "dagster/code_references": sql_code_references(
@@ -86,7 +91,7 @@ def staging_songs(
     tree = source.tree()
     with warehouse.open() as connection:
         connection.ensure_tables()
-        report = connection.load_song_catalog(tree, run_id=context.run_id, log=context.log.info)
+        report = connection.load_song_catalog(tree, run_id=context.run.run_id, log=context.log.info)
         return table_materialization(
             connection,
             "staging_songs",

@@ -8,6 +8,8 @@ import dagster as dg
 
 from sparkify_assets.defs.log_date_partitions import log_date_backfill_policy, log_date_partitions
 from sparkify_assets.defs.resources import WarehouseResource
+from sparkify_assets.defs.retry_policies import warehouse_retry_policy
+from sparkify_assets.defs.star_schema_automation import rebuild_after_upstream_change
 from sparkify_assets.lib.asset_results import table_check_specs, table_materialization
 from sparkify_assets.lib.load_window import LoadWindow
 from sparkify_assets.lib.sql_code_references import sql_code_references
@@ -45,7 +47,9 @@ def _references(table: str) -> dict[str, object]:
     group_name=STAR_GROUP,
     kinds=KINDS,
     owners=OWNERS,
+    retry_policy=warehouse_retry_policy,
     deps=["staging_events", "staging_songs", "users", "songs", "artists"],
+    automation_condition=rebuild_after_upstream_change(ignoring=["staging_songs"]),
     partitions_def=log_date_partitions,
     backfill_policy=log_date_backfill_policy,
     check_specs=table_check_specs("songplays"),
@@ -68,7 +72,9 @@ def songplays(
     group_name=STAR_GROUP,
     kinds=KINDS,
     owners=OWNERS,
+    retry_policy=warehouse_retry_policy,
     deps=["staging_events"],
+    automation_condition=rebuild_after_upstream_change(),
     partitions_def=log_date_partitions,
     backfill_policy=log_date_backfill_policy,
     check_specs=table_check_specs("users"),
@@ -89,7 +95,9 @@ def users(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg
     group_name=STAR_GROUP,
     kinds=KINDS,
     owners=OWNERS,
+    retry_policy=warehouse_retry_policy,
     deps=["songplays"],
+    automation_condition=rebuild_after_upstream_change(),
     partitions_def=log_date_partitions,
     backfill_policy=log_date_backfill_policy,
     check_specs=table_check_specs("time"),
@@ -107,7 +115,9 @@ def time(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.
     group_name=STAR_GROUP,
     kinds=KINDS,
     owners=OWNERS,
+    retry_policy=warehouse_retry_policy,
     deps=["staging_songs"],
+    automation_condition=rebuild_after_upstream_change(),
     check_specs=table_check_specs("songs"),
     metadata=_references("songs"),
 )
@@ -124,7 +134,9 @@ def songs(warehouse: WarehouseResource) -> dg.MaterializeResult:
     group_name=STAR_GROUP,
     kinds=KINDS,
     owners=OWNERS,
+    retry_policy=warehouse_retry_policy,
     deps=["staging_songs"],
+    automation_condition=rebuild_after_upstream_change(),
     check_specs=table_check_specs("artists"),
     metadata=_references("artists"),
 )

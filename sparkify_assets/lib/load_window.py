@@ -26,6 +26,11 @@ class LoadWindow:
     def single_day(cls, day: date) -> LoadWindow:
         return cls(day, day + timedelta(days=1))
 
+    @classmethod
+    def all_dates(cls) -> LoadWindow:
+        """Every possible log date: for counting whole tables."""
+        return cls(date(1970, 1, 1), date(9999, 1, 1))
+
     def days(self) -> list[date]:
         return [
             self.first_day + timedelta(days=n) for n in range((self.end_day - self.first_day).days)

@@ -1,7 +1,8 @@
 """Reading a Sparkify source tree: listing its log days and song files, and streaming a file.
 
-A tree is a local directory or an S3 prefix with the same layout (``source_layout``). Assets talk
-to the :class:`SourceTree` protocol only; ``open_source_tree`` picks the implementation from the URL.
+A tree is a local directory or an S3 prefix with the same layout (``source_layout``). Assets
+talk to the :class:`SourceTree` protocol only; ``open_source_tree`` picks the implementation from
+the URL.
 """
 
 from __future__ import annotations

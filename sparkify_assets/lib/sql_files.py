@@ -1,12 +1,12 @@
 """Named SQL statements kept in the project's ``sql/`` directory.
 
 Every ``.sql`` file holds one or more statements, each introduced by a ``-- name: <name>`` line.
-A statement is addressed as ``<file stem>.<name>``, relative to ``sql/``: ``transform/users.sql``'s
-``insert_latest`` is ``transform/users.insert_latest``. Files are split on those marker lines, never on
-``;``, so a statement may contain semicolons inside string literals. Comment lines right after the
-name line document the statement (``doc``); ``-- @word`` lines there set flags (``@blocking`` on a
-check). Values are always passed as
-parameters (``%(name)s``); SQL text is never assembled from values.
+A statement is addressed as ``<file>.<name>``, relative to ``sql/``: ``transform/users.sql``'s
+``insert_window_users`` is ``transform/users.insert_window_users``. Files are split on those marker
+lines, never on ``;``, so a statement may contain semicolons inside string literals. Comment lines
+right after the name line document the statement (``doc``); ``-- @word`` lines there set flags
+(``@blocking`` on a check). Values are always passed as parameters (``%(name)s``); SQL text is
+never assembled from values.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class SqlStatement:
 
 
 def sql_root() -> Path:
-    """The ``sql/`` directory: beside the package in a checkout, inside it when installed as a wheel."""
+    """The ``sql/`` directory: beside the package in a checkout, inside it in a wheel."""
     package_dir = Path(__file__).resolve().parents[1]
     for candidate in (package_dir.parent / "sql", package_dir / "_sql"):
         if candidate.is_dir():

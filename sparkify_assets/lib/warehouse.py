@@ -2,7 +2,8 @@
 
 Engines differ only in how they connect, their DDL and how they stage raw files (PostgreSQL streams
 parsed rows through ``COPY ... FROM STDIN``; Redshift runs ``COPY`` from S3). Everything else —
-transforms, checks, row counts — is the same SQL from ``sql/`` run through :class:`WarehouseSession`.
+transforms, checks, row counts — is the same SQL from ``sql/``, run through a
+:class:`WarehouseSession`.
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ class Warehouse(ABC):
     def load_event_days(
         self, tree: SourceTree, window: LoadWindow, *, run_id: str, log: Log
     ) -> LoadReport:
-        """Replaces ``window``'s rows of staging_events (and its quarantine rows) in one transaction."""
+        """Replaces ``window``'s staging_events rows (and quarantine rows) in one transaction."""
 
     @abstractmethod
     def load_song_catalog(self, tree: SourceTree, *, run_id: str, log: Log) -> LoadReport:

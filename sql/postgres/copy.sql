@@ -3,7 +3,7 @@
 -- name: staging_events
 COPY staging_events (
     log_date, artist, auth, first_name, gender, item_in_session, last_name, length, level, location,
-    method, page, registration, session_id, song, status, ts, start_time, user_agent, user_id,
+    method, page, registration, session_id, song, status, ts, user_agent, user_id,
     source_file, source_line
 ) FROM STDIN;
 

@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS staging_events (
     song            VARCHAR,
     status          INTEGER,
     ts              BIGINT           NOT NULL,
-    start_time      TIMESTAMP        NOT NULL,
+    start_time      TIMESTAMP        NOT NULL
+        GENERATED ALWAYS AS (TIMESTAMP '1970-01-01' + ts * INTERVAL '1 millisecond') STORED,
     user_agent      VARCHAR,
     user_id         INTEGER,
     source_file     VARCHAR          NOT NULL,

@@ -1,0 +1,55 @@
+-- Catalog and load-bookkeeping queries of the Redshift engine.
+
+-- name: existing_tables
+-- The project's tables that exist in the current schema (information_schema works on both engines).
+SELECT t.table_name
+FROM information_schema.tables AS t
+WHERE t.table_schema = current_schema()
+  AND t.table_type = 'BASE TABLE';
+
+-- name: describe_table
+-- Columns of one table, in order, with their types and the COMMENT ON COLUMN text (sql/comments/).
+-- Leader-node catalog tables only, which Redshift lets a query join.
+SELECT a.attname AS column_name,
+       format_type(a.atttypid, a.atttypmod) AS data_type,
+       a.attnotnull AS not_null,
+       d.description
+FROM pg_catalog.pg_attribute AS a
+JOIN pg_catalog.pg_class AS c ON c.oid = a.attrelid
+JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+LEFT JOIN pg_catalog.pg_description AS d ON d.objoid = c.oid AND d.objsubid = a.attnum
+WHERE n.nspname = current_schema()
+  AND c.relname = %(table_name)s
+  AND a.attnum > 0
+  AND NOT a.attisdropped
+ORDER BY a.attnum;
+
+-- name: table_description
+SELECT d.description
+FROM pg_catalog.pg_class AS c
+JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+LEFT JOIN pg_catalog.pg_description AS d ON d.objoid = c.oid AND d.objsubid = 0
+WHERE n.nspname = current_schema()
+  AND c.relname = %(table_name)s;
+
+-- name: lock_table_for_write
+-- {table} is replaced by a name from the project's fixed table list, never a value. Redshift's LOCK
+-- is ACCESS EXCLUSIVE: other writers and readers of the table wait until the transaction ends.
+LOCK {table};
+
+-- name: last_copy_count
+-- Rows the session's last COPY loaded.
+SELECT pg_last_copy_count() AS loaded;
+
+-- name: last_copy_errors
+-- The lines the session's last COPY rejected (it records them even when the COPY failed).
+SELECT TRIM(e.filename) AS file_name,
+       e.line_number,
+       TRIM(e.colname) AS column_name,
+       e.err_code AS error_code,
+       TRIM(e.err_reason) AS error_reason,
+       TRIM(e.raw_field_value) AS raw_field_value,
+       TRIM(e.raw_line) AS raw_line
+FROM stl_load_errors AS e
+WHERE e.query = pg_last_copy_id()
+ORDER BY e.filename, e.line_number;

@@ -1,0 +1,222 @@
+"""Every check's SQL fails on the corruption it exists to catch, and passes on a clean warehouse.
+
+One warehouse is built for the module; each case corrupts it inside a transaction, evaluates the
+table's checks in that same transaction, and rolls back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from sparkify_assets.definitions import defs
+from sparkify_assets.lib.asset_results import run_table_checks
+from sparkify_assets.lib.event_records import EVENT_COLUMNS
+from sparkify_assets.lib.load_window import LoadWindow
+from sparkify_assets.lib.postgres_warehouse import PostgresSession
+from sparkify_assets.warehouse_build import build_warehouse
+from tests.conftest import SMALL_SPEC, new_database, resources_for
+
+WINDOW = LoadWindow(
+    SMALL_SPEC.start, date.fromordinal(SMALL_SPEC.start.toordinal() + SMALL_SPEC.days)
+)
+A_PLAYED_SONG = "(SELECT MIN(song_id) FROM songplays)"
+STAGED_COLUMNS = ", ".join(EVENT_COLUMNS)  # every column but the generated start_time
+
+# (table, check, statements that corrupt the table so that exactly this check must fail)
+CORRUPTIONS = [
+    (
+        "staging_events",
+        "row_count",
+        ["DELETE FROM staging_events WHERE ctid IN (SELECT MIN(ctid) FROM staging_events)"],
+    ),
+    (
+        "staging_events",
+        "log_date_matches_ts",
+        [
+            "UPDATE staging_events SET log_date = log_date + 1 WHERE ctid IN (SELECT MIN(ctid) FROM staging_events WHERE log_date = %(first_day)s)"
+        ],
+    ),
+    (
+        "staging_events",
+        "unique_events",
+        [
+            f"INSERT INTO staging_events ({STAGED_COLUMNS}) SELECT {STAGED_COLUMNS} FROM staging_events LIMIT 1"
+        ],
+    ),
+    (
+        "staging_events",
+        "quarantine_share",
+        [
+            "INSERT INTO load_quarantine VALUES ('event', %(first_day)s, 'f', 1, 'bad', 'x', now(), 'r')"
+        ],
+    ),
+    (
+        "staging_songs",
+        "row_count",
+        ["DELETE FROM staging_songs WHERE ctid IN (SELECT MIN(ctid) FROM staging_songs)"],
+    ),
+    (
+        "staging_songs",
+        "unique_song_ids",
+        ["INSERT INTO staging_songs SELECT * FROM staging_songs LIMIT 1"],
+    ),
+    (
+        "staging_songs",
+        "quarantine_share",
+        ["INSERT INTO load_quarantine VALUES ('song', NULL, 'f', NULL, 'bad', 'x', now(), 'r')"],
+    ),
+    (
+        "songplays",
+        "matches_staging",
+        ["DELETE FROM songplays WHERE songplay_id = (SELECT MIN(songplay_id) FROM songplays)"],
+    ),
+    (
+        "songplays",
+        "unique_ids",
+        [
+            "ALTER TABLE songplays DROP CONSTRAINT songplays_pkey",
+            "INSERT INTO songplays SELECT * FROM songplays LIMIT 1",
+        ],
+    ),
+    (
+        "songplays",
+        "keys_not_null",
+        [
+            "UPDATE songplays SET level = NULL WHERE songplay_id = (SELECT MIN(songplay_id) FROM songplays)"
+        ],
+    ),
+    (
+        "songplays",
+        "users_exist",
+        ["DELETE FROM users WHERE user_id = (SELECT MIN(user_id) FROM songplays)"],
+    ),
+    ("songplays", "catalog_rows_exist", [f"DELETE FROM songs WHERE song_id = {A_PLAYED_SONG}"]),
+    ("songplays", "catalog_match_share", ["UPDATE songplays SET song_id = NULL, artist_id = NULL"]),
+    (
+        "users",
+        "unique_ids",
+        [
+            "ALTER TABLE users DROP CONSTRAINT users_pkey",
+            "INSERT INTO users SELECT * FROM users LIMIT 1",
+        ],
+    ),
+    (
+        "users",
+        "covers_window",
+        ["DELETE FROM users WHERE user_id = (SELECT MIN(user_id) FROM users)"],
+    ),
+    (
+        "users",
+        "valid_level",
+        ["UPDATE users SET level = 'gold' WHERE user_id = (SELECT MIN(user_id) FROM users)"],
+    ),
+    ("users", "row_count", ["DELETE FROM users"]),
+    (
+        "time",
+        "unique_start_times",
+        [
+            "ALTER TABLE time DROP CONSTRAINT time_pkey",
+            "INSERT INTO time SELECT * FROM time LIMIT 1",
+        ],
+    ),
+    (
+        "time",
+        "covers_songplays",
+        ["DELETE FROM time WHERE start_time = (SELECT MIN(start_time) FROM time)"],
+    ),
+    (
+        "time",
+        "no_orphans",
+        [
+            "INSERT INTO time VALUES (%(window_start)s + INTERVAL '1 millisecond', 0, 1, 44, 11, 2018, 4)"
+        ],
+    ),
+    (
+        "songs",
+        "unique_ids",
+        [
+            "ALTER TABLE songs DROP CONSTRAINT songs_pkey",
+            "INSERT INTO songs SELECT * FROM songs LIMIT 1",
+        ],
+    ),
+    (
+        "songs",
+        "matches_catalog",
+        ["DELETE FROM songs WHERE song_id = (SELECT MAX(song_id) FROM songs)"],
+    ),
+    (
+        "songs",
+        "keys_not_null",
+        ["UPDATE songs SET title = NULL WHERE song_id = (SELECT MIN(song_id) FROM songs)"],
+    ),
+    (
+        "artists",
+        "unique_ids",
+        [
+            "ALTER TABLE artists DROP CONSTRAINT artists_pkey",
+            "INSERT INTO artists SELECT * FROM artists LIMIT 1",
+        ],
+    ),
+    (
+        "artists",
+        "matches_catalog",
+        ["DELETE FROM artists WHERE artist_id = (SELECT MAX(artist_id) FROM artists)"],
+    ),
+    (
+        "artists",
+        "keys_not_null",
+        ["UPDATE artists SET name = NULL WHERE artist_id = (SELECT MIN(artist_id) FROM artists)"],
+    ),
+]
+
+
+class _Rollback(Exception):
+    pass
+
+
+@pytest.fixture(scope="module")
+def built_warehouse_url(postgres_admin_url: str, small_source: Path) -> Iterator[str]:
+    with new_database(postgres_admin_url) as url:
+        assert build_warehouse(defs, resources=resources_for(url, small_source)).succeeded
+        yield url
+
+
+def _check_outcomes(url: str, table: str, corruption: list[str]) -> dict[str, bool]:
+    params = {**WINDOW.sql_params(), "loaded_rows": None, "max_quarantine_share": 0.0}
+    outcomes: dict[str, bool] = {}
+    with psycopg.connect(url) as connection:
+        session = PostgresSession(connection)
+        if params["loaded_rows"] is None:
+            counted = f"SELECT COUNT(*) FROM {table}"  # the loader's count, before corruption
+            params["loaded_rows"] = connection.execute(counted).fetchone()[0]  # type: ignore[index]
+        for statement in corruption:
+            connection.execute(statement, WINDOW.sql_params())  # type: ignore[arg-type]
+        for result in run_table_checks(session, table, params):
+            outcomes[str(result.check_name)] = result.passed
+        connection.rollback()
+    return outcomes
+
+
+def test_every_check_has_a_corruption_case() -> None:
+    declared = {
+        (k.asset_key.to_user_string(), k.name) for k in defs.resolve_asset_graph().asset_check_keys
+    }
+    assert {(table, check) for table, check, _ in CORRUPTIONS} == declared
+
+
+@pytest.mark.parametrize(
+    ("table", "check", "corruption"), CORRUPTIONS, ids=[f"{t}.{c}" for t, c, _ in CORRUPTIONS]
+)
+def test_check_fails_on_its_corruption(
+    built_warehouse_url: str, table: str, check: str, corruption: list[str]
+) -> None:
+    clean = _check_outcomes(built_warehouse_url, table, [])
+    corrupted = _check_outcomes(built_warehouse_url, table, corruption)
+
+    assert clean[check], f"{table}.{check} fails on the clean warehouse"
+    assert not corrupted[check], f"{table}.{check} passes on a corrupted {table}"
