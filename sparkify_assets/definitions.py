@@ -1,17 +1,35 @@
 """The code location: every asset, check, job, sensor and resource of sparkify_assets."""
 
+import warnings
+
 import dagster as dg
 
-from sparkify_assets.defs import staging_assets, star_assets
+from sparkify_assets.defs import analytics_assets, staging_assets, star_assets
+from sparkify_assets.defs.redshift_cluster_jobs import (
+    redshift_cluster_jobs,
+    redshift_cluster_resources,
+)
 from sparkify_assets.defs.resources import SourceResource, WarehouseResource
+from sparkify_assets.defs.source_sensors import log_data_sensor, song_data_sensor
+from sparkify_assets.defs.star_schema_automation import star_schema_automation_sensor
 from sparkify_assets.lib.environment import env_setting
 
+with warnings.catch_warnings():  # code references are a beta API; they work as documented
+    warnings.simplefilter("ignore", dg.BetaWarning)
+    assets = dg.with_source_code_references(
+        [*dg.load_assets_from_modules([staging_assets, star_assets, analytics_assets])]
+    )
+
 defs = dg.Definitions(
-    assets=dg.with_source_code_references(
-        [*dg.load_assets_from_modules([staging_assets, star_assets])]
-    ),
+    assets=assets,
+    jobs=redshift_cluster_jobs,
     resources={
-        "source": SourceResource(url=env_setting("SPARKIFY_SOURCE_URL")),
+        **redshift_cluster_resources,
+        "source": SourceResource(
+            url=env_setting("SPARKIFY_SOURCE_URL"),
+            s3_endpoint_url=env_setting("SPARKIFY_S3_ENDPOINT_URL"),
+            s3_region=env_setting("AWS_REGION"),
+        ),
         "warehouse": WarehouseResource(
             url=env_setting("SPARKIFY_WAREHOUSE_URL"),
             password=env_setting("SPARKIFY_WAREHOUSE_PASSWORD"),
@@ -19,4 +37,5 @@ defs = dg.Definitions(
             region=env_setting("AWS_REGION"),
         ),
     },
+    sensors=[log_data_sensor, song_data_sensor, star_schema_automation_sensor],
 )

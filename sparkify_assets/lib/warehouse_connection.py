@@ -27,7 +27,7 @@ def connect_warehouse(settings: WarehouseSettings) -> Warehouse:
         return PostgresWarehouse(embedded_postgres_url(sparkify_home() / "pgdata"))
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme in ("postgresql", "postgres"):
-        return PostgresWarehouse(url)
+        return PostgresWarehouse(url, password=settings.password)
     if scheme == "redshift":
         from sparkify_assets.lib.redshift_warehouse import RedshiftWarehouse
 

@@ -17,3 +17,11 @@ COPY staging_songs (
 COPY load_quarantine (
     source_kind, log_date, source_file, line_number, reason, raw_text, rejected_at, run_id
 ) FROM STDIN;
+
+-- name: analyze_staging_events
+-- Fresh statistics in the load's own transaction: without them the planner takes the new rows for
+-- a handful and picks nested loops for the transforms (minutes instead of milliseconds).
+ANALYZE staging_events;
+
+-- name: analyze_staging_songs
+ANALYZE staging_songs;

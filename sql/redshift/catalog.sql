@@ -33,8 +33,9 @@ WHERE n.nspname = current_schema()
   AND c.relname = %(table_name)s;
 
 -- name: lock_table_for_write
--- {table} is replaced by a name from the project's fixed table list, never a value. Redshift's LOCK
--- is ACCESS EXCLUSIVE: other writers and readers of the table wait until the transaction ends.
+-- The table placeholder is replaced by a name from the project's fixed table list, never a value.
+-- Redshift's LOCK is ACCESS EXCLUSIVE: other writers and readers of the table wait until the
+-- transaction ends.
 LOCK {table};
 
 -- name: last_copy_count

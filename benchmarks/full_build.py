@@ -1,0 +1,348 @@
+"""Benchmark: a full warehouse build through Dagster against the hardware floor, in one process.
+
+    python -m benchmarks.full_build --events 1000000 --shape dense
+    python -m benchmarks.full_build --events 1000000 --shape long
+    python -m benchmarks.full_build --incremental 100000 1000000
+
+Steps (full build): generate the data once (cached under <sparkify home>/benchmark/), build every
+asset and check through Dagster into a fresh database (the code path `sparkify build` runs), then
+measure the floor in another fresh database: a bare loop that reads, parses (orjson) and COPYs the
+same staging rows, plus the same transform SQL run directly. Prints seconds per stage, events per
+second, the process's peak memory and the ratio build / floor.
+
+Incremental: with N events already loaded (days of ~3,334 events), materialize one more day through
+Dagster and print its time, for each N given.
+
+Targets (issue 6) live here, never in the test suite: it only runs this at a tiny size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+import uuid
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import dagster as dg
+import orjson
+import psycopg
+from psycopg import sql as pgsql
+
+from sparkify_assets.definitions import defs
+from sparkify_assets.defs.resources import SourceResource, WarehouseResource
+from sparkify_assets.lib.embedded_postgres import embedded_postgres_url
+from sparkify_assets.lib.load_window import LoadWindow
+from sparkify_assets.lib.postgres_warehouse import PostgresWarehouse
+from sparkify_assets.lib.project_home import sparkify_home
+from sparkify_assets.lib.sample_data import SampleSpec, write_sample_source
+from sparkify_assets.lib.sql_files import statement
+from sparkify_assets.lib.warehouse import transform_statements
+from sparkify_assets.warehouse_build import LOG_DATE_ASSETS, build_warehouse
+
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
+warnings.filterwarnings("ignore", category=UserWarning)
+
+CATALOG_SONGS = 15_000
+INCREMENTAL_DAY_EVENTS = 3_334
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def shape_spec(shape: str, events: int) -> SampleSpec:
+    """Dense: about one month of days. Long: thousands of days of ~333 events."""
+    if shape == "dense":
+        days = 30
+    elif shape == "long":
+        days = max(1, events // 333)
+    else:
+        raise ValueError(shape)
+    per_day = max(1, round(events / days))
+    songs = min(CATALOG_SONGS, max(4, events // 60))
+    return SampleSpec(seed=2018, days=days, events_per_day=per_day, catalog_songs=songs)
+
+
+def cached_source(spec: SampleSpec) -> tuple[Path, float]:
+    """The generated tree for ``spec`` (made once), and how long generating took (0 if cached)."""
+    root = (
+        sparkify_home()
+        / "benchmark"
+        / (f"s{spec.seed}-d{spec.days}-e{spec.events_per_day}-c{spec.catalog_songs}")
+    )
+    if (root / "log_data").is_dir():
+        return root, 0.0
+    root.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    write_sample_source(root, spec)
+    return root, time.perf_counter() - started
+
+
+@contextmanager
+def fresh_database(admin_url: str) -> Iterator[str]:
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(name)))
+    try:
+        yield urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(
+                pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pgsql.Identifier(name))
+            )
+
+
+@dataclass
+class Timings:
+    stages: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        yield
+        self.stages[name] = self.stages.get(name, 0.0) + time.perf_counter() - started
+
+    @property
+    def total(self) -> float:
+        return sum(self.stages.values())
+
+
+def step_seconds(run: dg.ExecuteInProcessResult) -> dict[str, float]:
+    """Wall time of each step of a run, from its start and end events."""
+    started: dict[str, float] = {}
+    seconds: dict[str, float] = {}
+    for event in run.all_events:
+        key = event.step_key
+        if key is None:
+            continue
+        if event.event_type == dg.DagsterEventType.STEP_START:
+            started[key] = event.timestamp if hasattr(event, "timestamp") else time.time()
+        elif event.event_type == dg.DagsterEventType.STEP_SUCCESS:
+            data = event.event_specific_data
+            seconds[key] = getattr(data, "duration_ms", 0.0) / 1000
+    return seconds
+
+
+def dagster_build(source: Path, url: str, days: list[date]) -> tuple[Timings, dict[str, float]]:
+    """Everything through Dagster, as `sparkify build` does it."""
+    timings = Timings()
+    resources = {
+        "warehouse": WarehouseResource(url=url),
+        "source": SourceResource(url=str(source)),
+    }
+    with timings.stage("dagster build (catalog + events + checks)"):
+        outcome = build_warehouse(
+            defs,
+            resources=resources,
+            log_dates=days,
+            log_level="WARNING",
+            instance=dg.DagsterInstance.ephemeral(),
+        )
+    if not outcome.succeeded:
+        raise SystemExit("the Dagster build failed: see the log above")
+    steps: dict[str, float] = {}
+    for run in outcome.runs:
+        steps.update(step_seconds(run))
+    return timings, steps
+
+
+def floor_build(source: Path, url: str, days: list[date]) -> Timings:
+    """The floor: a bare read + parse + COPY of the same staging rows, then the same transforms."""
+    timings = Timings()
+    with PostgresWarehouse(url) as warehouse:
+        warehouse.ensure_tables()  # the same DDL (not timed)
+    columns = statement("postgres/copy.staging_events").text
+    songs_copy = statement("postgres/copy.staging_songs").text
+    with psycopg.connect(url) as connection:
+        with timings.stage("read + parse + COPY songs"), connection.cursor() as cursor:
+            with cursor.copy(songs_copy) as copy:  # type: ignore[arg-type]
+                for path in sorted((source / "song_data").rglob("*.json")):
+                    s = orjson.loads(path.read_bytes())
+                    copy.write_row(
+                        (
+                            s["num_songs"],
+                            s["artist_id"],
+                            s["artist_latitude"],
+                            s["artist_longitude"],
+                            s["artist_location"],
+                            s["artist_name"],
+                            s["song_id"],
+                            s["title"],
+                            s["duration"],
+                            s["year"],
+                            path.name,
+                        )
+                    )
+            connection.commit()
+        with timings.stage("read + parse + COPY events"), connection.cursor() as cursor:
+            with cursor.copy(columns) as copy:  # type: ignore[arg-type]
+                for day in days:
+                    path = source / f"log_data/{day:%Y/%m}/{day:%Y-%m-%d}-events.json"
+                    key = str(path)
+                    with path.open("rb") as lines:
+                        for number, line in enumerate(lines, 1):
+                            e = orjson.loads(line)
+                            r = e["registration"]
+                            copy.write_row(
+                                (
+                                    day,
+                                    e["artist"],
+                                    e["auth"],
+                                    e["firstName"],
+                                    e["gender"],
+                                    e["itemInSession"],
+                                    e["lastName"],
+                                    e["length"],
+                                    e["level"],
+                                    e["location"],
+                                    e["method"],
+                                    e["page"],
+                                    None if r is None else int(r),
+                                    e["sessionId"],
+                                    e["song"],
+                                    e["status"],
+                                    e["ts"],
+                                    e["userAgent"],
+                                    e["userId"] or None,
+                                    key,
+                                    number,
+                                )
+                            )
+            connection.execute(statement("postgres/copy.analyze_staging_events").text)  # type: ignore[arg-type]
+            connection.execute(statement("postgres/copy.analyze_staging_songs").text)  # type: ignore[arg-type]
+            connection.commit()
+        window = LoadWindow(days[0], days[-1] + timedelta(days=1)).sql_params()
+        for table in ("songs", "artists", "users", "songplays", "time"):
+            with timings.stage(f"transform {table}"):
+                for sql in transform_statements(table):
+                    connection.execute(sql.text, window)  # type: ignore[arg-type]
+                connection.commit()
+    return timings
+
+
+def full_build(shape: str, events: int, admin_url: str) -> None:
+    spec = shape_spec(shape, events)
+    source, generated = cached_source(spec)
+    days = [spec.start + timedelta(days=n) for n in range(spec.days)]
+    total_events = spec.days * spec.events_per_day
+    print(
+        f"\n== {shape} shape: {total_events:,} events in {spec.days:,} daily files,"
+        f" {spec.catalog_songs:,} song files"
+    )
+    if generated:
+        print(f"generated the data in {generated:.1f} s (not part of any figure below)")
+
+    memory_before = peak_memory_mb()
+    with fresh_database(admin_url) as url:
+        build, steps = dagster_build(source, url, days)
+    memory_build = peak_memory_mb()
+    with fresh_database(admin_url) as url:
+        floor = floor_build(source, url, days)
+
+    print(f"\n{'stage':<44}{'seconds':>10}")
+    for name, seconds in steps.items():
+        print(f"  dagster step {name:<31}{seconds:>10.2f}")
+    for name, seconds in build.stages.items():
+        print(f"{name:<44}{seconds:>10.2f}")
+    for name, seconds in floor.stages.items():
+        print(f"  floor: {name:<36}{seconds:>10.2f}")
+    print(f"{'floor total':<44}{floor.total:>10.2f}")
+    print(f"\nevents per second, Dagster build: {total_events / build.total:>12,.0f}")
+    print(f"events per second, floor:         {total_events / floor.total:>12,.0f}")
+    print(f"ratio build / floor:              {build.total / floor.total:>12.2f}")
+    print(
+        f"peak memory of this process:      {memory_build:>9.0f} MB"
+        f" (before the build: {memory_before:.0f} MB)"
+    )
+
+
+def incremental(history_events: list[int], admin_url: str) -> None:
+    print(f"\n== one more day (~{INCREMENTAL_DAY_EVENTS:,} events) on top of N events")
+    print(f"{'N events loaded':>16}{'days':>7}{'one more day, s':>18}")
+    for events in history_events:
+        history_days = max(1, round(events / INCREMENTAL_DAY_EVENTS))
+        spec = SampleSpec(
+            seed=2019,
+            days=history_days + 1,
+            events_per_day=INCREMENTAL_DAY_EVENTS,
+            catalog_songs=min(CATALOG_SONGS, 2_000),
+        )
+        source, _ = cached_source(spec)
+        days = [spec.start + timedelta(days=n) for n in range(spec.days)]
+        with fresh_database(admin_url) as url:
+            resources = {
+                "warehouse": WarehouseResource(url=url),
+                "source": SourceResource(url=str(source)),
+            }
+            instance = dg.DagsterInstance.ephemeral()
+            history = build_warehouse(
+                defs,
+                resources=resources,
+                log_dates=days[:-1],
+                log_level="WARNING",
+                instance=instance,
+            )
+            if not history.succeeded:
+                raise SystemExit("loading the history failed")
+            started = time.perf_counter()
+            one_day = dg.materialize(
+                list(defs.assets),  # type: ignore[arg-type]
+                selection=list(LOG_DATE_ASSETS),
+                partition_key=days[-1].isoformat(),
+                resources=resources,
+                instance=instance,
+                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            )
+            seconds = time.perf_counter() - started
+            assert one_day.success
+            steps = step_seconds(one_day)
+        detail = ", ".join(f"{k} {v:.2f}" for k, v in steps.items())
+        print(
+            f"{history_days * INCREMENTAL_DAY_EVENTS:>16,}{history_days:>7}{seconds:>18.2f}"
+            f"   (steps: {detail})"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--shape", choices=["dense", "long", "both"], default="both")
+    parser.add_argument(
+        "--incremental",
+        type=int,
+        nargs="*",
+        metavar="N",
+        default=None,
+        help="also measure one more day on top of N loaded events (each N)",
+    )
+    parser.add_argument("--skip-full-build", action="store_true")
+    parser.add_argument(
+        "--postgres-url",
+        default="",
+        help="admin URL of the server to use (default: the embedded one)",
+    )
+    args = parser.parse_args(argv)
+    admin_url = args.postgres_url or embedded_postgres_url(
+        sparkify_home() / "pgdata", database="postgres"
+    )
+    if not args.skip_full_build:
+        for shape in ["dense", "long"] if args.shape == "both" else [args.shape]:
+            full_build(shape, args.events, admin_url)
+    if args.incremental:
+        incremental(args.incremental, admin_url)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

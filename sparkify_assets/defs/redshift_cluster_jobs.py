@@ -1,0 +1,476 @@
+"""The Redshift cluster's lifecycle as Dagster jobs: up, status, pause, resume, down.
+
+The cluster is described by ``infra/redshift_cluster.toml`` (see
+:mod:`sparkify_assets.lib.redshift_cluster_spec`); the boto3 work is in
+:mod:`sparkify_assets.lib.redshift_cluster_operations`. Every job is idempotent: ``up`` twice
+leaves one cluster, ``down`` on nothing says so and succeeds.
+
+The main definitions take the two exports::
+
+    dg.Definitions(jobs=[*redshift_cluster_jobs, ...],
+                   resources={**redshift_cluster_resources, ...})
+
+Nothing here reads the environment or calls AWS at import time: the resource resolves the region,
+the endpoint and the spec's path when a run starts.
+"""
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from typing import Any
+
+import botocore.loaders
+import botocore.session
+import dagster as dg
+from botocore.exceptions import BotoCoreError, ClientError
+from dagster_aws.utils import ResourceWithBoto3Configuration, construct_boto_client_retry_config
+from pydantic import Field
+
+from sparkify_assets.lib.redshift_cluster_operations import (
+    ClusterAwsClients,
+    ProgressLog,
+    RedshiftClusterError,
+    RedshiftClusterLifecycle,
+    WaitSettings,
+    cluster_summary,
+    error_code,
+)
+from sparkify_assets.lib.redshift_cluster_spec import (
+    RedshiftClusterSpec,
+    RedshiftClusterSpecError,
+    load_redshift_cluster_spec,
+)
+
+REDSHIFT_CLUSTER_RESOURCE_KEY = "redshift_cluster_aws"
+MASTER_PASSWORD_ENV_VAR = "SPARKIFY_REDSHIFT_MASTER_PASSWORD"
+_JOB_TAGS = {"sparkify/area": "redshift-cluster", "sparkify/team": "data-engineering"}
+
+
+class RedshiftClusterAwsResource(ResourceWithBoto3Configuration):
+    """AWS clients (Redshift, IAM, EC2) for the cluster jobs, and where the cluster spec is.
+
+    Credentials come from the standard AWS chain (environment, shared config and profiles, SSO,
+    container or instance role) unless ``profile_name`` or explicit keys are configured. The
+    endpoint is ``endpoint_url`` when set, else whatever botocore resolves (``AWS_ENDPOINT_URL``
+    and ``AWS_ENDPOINT_URL_<SERVICE>`` included). The region is ``region_name`` when set, else
+    ``AWS_REGION``, else ``AWS_DEFAULT_REGION``, else the spec's ``cluster.region``.
+    """
+
+    spec_path: str = Field(
+        default="",
+        description=(
+            "Path of the cluster specification (TOML). Empty: $SPARKIFY_CLUSTER_SPEC, else"
+            " infra/redshift_cluster.toml of the checkout or of the installed package."
+        ),
+    )
+    wait_delay_seconds: float = Field(
+        default=30.0, description="Seconds between two checks while waiting for a cluster state."
+    )
+    wait_max_attempts: int = Field(
+        default=80,
+        description="Checks before giving up on a state (timeout = delay x attempts; 40 min).",
+    )
+    master_password: str = Field(
+        default="",
+        description=(
+            "Only when the spec sets manage_master_password = false: the master password, best"
+            f" given as {{'env': '{MASTER_PASSWORD_ENV_VAR}'}}; empty reads that variable."
+        ),
+    )
+
+    def load_spec(self) -> RedshiftClusterSpec:
+        return load_redshift_cluster_spec(self.spec_path or None)
+
+    def resolved_region(self, spec: RedshiftClusterSpec) -> str:
+        for candidate in (
+            self.region_name,
+            os.environ.get("AWS_REGION"),
+            os.environ.get("AWS_DEFAULT_REGION"),
+        ):
+            if candidate and candidate.strip():
+                return candidate.strip()
+        return spec.region
+
+    def resolved_master_password(self) -> str:
+        return self.master_password or os.environ.get(MASTER_PASSWORD_ENV_VAR, "")
+
+    def wait_settings(self) -> WaitSettings:
+        return WaitSettings(
+            delay_seconds=self.wait_delay_seconds, max_attempts=max(1, self.wait_max_attempts)
+        )
+
+    def clients(self, spec: RedshiftClusterSpec) -> ClusterAwsClients:
+        """Redshift, IAM and EC2 clients (made when first used) for the resolved region."""
+        region = self.resolved_region(spec)
+        session = botocore.session.Session(profile=self.profile_name)
+        session.register_component("data_loader", _service_model_loader())
+        retries = construct_boto_client_retry_config(self.max_attempts)
+
+        def make_client(service_name: str) -> Any:
+            # endpoint_url None: botocore resolves AWS_ENDPOINT_URL(_<SERVICE>) itself
+            return session.create_client(
+                service_name,
+                region_name=region,
+                endpoint_url=self.endpoint_url or None,
+                use_ssl=self.use_ssl,
+                verify=self.verify,
+                config=retries,
+                aws_access_key_id=self.aws_access_key_id,
+                aws_secret_access_key=self.aws_secret_access_key,
+                aws_session_token=self.aws_session_token,
+            )
+
+        return ClusterAwsClients(region, make_client)
+
+    def lifecycle(self, log: ProgressLog) -> RedshiftClusterLifecycle:
+        """The spec's cluster, ready to be worked on, reporting to ``log``."""
+        spec = self.load_spec()
+        return RedshiftClusterLifecycle(spec, self.clients(spec), log, self.wait_settings())
+
+
+@cache
+def _service_model_loader() -> botocore.loaders.Loader:
+    """One botocore loader per process, so each service model is parsed once rather than for
+    every client of every step (the EC2 model alone takes about a second to parse)."""
+    return botocore.loaders.create_loader()
+
+
+@contextmanager
+def _explained_failures() -> Iterator[None]:
+    """Turns the errors a person can act on into a ``dg.Failure`` that says what to do."""
+    try:
+        yield
+    except (RedshiftClusterSpecError, RedshiftClusterError) as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from error
+    except ClientError as error:
+        raise dg.Failure(
+            description=f"AWS refused: {error_code(error)}: {error}",
+            metadata={"aws_error_code": error_code(error)},
+        ) from error
+    except BotoCoreError as error:  # no credentials, no region, endpoint unreachable, ...
+        raise dg.Failure(description=f"AWS client error: {error}") from error
+
+
+# ---- redshift_cluster_up --------------------------------------------------------------------
+
+
+@dg.op(
+    description="Creates (or reuses) the IAM role Redshift assumes to read the source data.",
+    out=dg.Out(str, description="The role's ARN."),
+)
+def redshift_cluster_iam_role(
+    context: dg.OpExecutionContext, redshift_cluster_aws: RedshiftClusterAwsResource
+) -> dg.Output[str]:
+    with _explained_failures():
+        lifecycle = redshift_cluster_aws.lifecycle(context.log)
+        role_arn = lifecycle.ensure_iam_role()
+        policy = lifecycle.spec.permission_policy_document(lifecycle.clients.region)
+    return dg.Output(
+        role_arn,
+        metadata={
+            "iam_role_arn": role_arn,
+            "permission_policy": dg.MetadataValue.json(json.loads(policy)),
+            "trust_policy": dg.MetadataValue.json(json.loads(lifecycle.spec.trust_policy_document)),
+        },
+    )
+
+
+@dg.op(
+    description=(
+        "Creates (or reuses) the cluster's security group: only the cluster port, only from the"
+        " spec's CIDR."
+    ),
+    out=dg.Out(str, description="The security group's id."),
+)
+def redshift_cluster_network_access(
+    context: dg.OpExecutionContext, redshift_cluster_aws: RedshiftClusterAwsResource
+) -> dg.Output[str]:
+    with _explained_failures():
+        lifecycle = redshift_cluster_aws.lifecycle(context.log)
+        for warning in lifecycle.spec.warnings():
+            context.log.warning(warning)
+        group_id = lifecycle.ensure_network_access()
+    return dg.Output(
+        group_id,
+        metadata={
+            "security_group_id": group_id,
+            "allowed_cidr": lifecycle.spec.allowed_cidr,
+            "port": lifecycle.spec.port,
+        },
+    )
+
+
+@dg.op(
+    description="Creates the cluster (or reuses it, resuming it when paused).",
+    out=dg.Out(str, description="The cluster's identifier."),
+)
+def redshift_cluster_created(
+    context: dg.OpExecutionContext,
+    redshift_cluster_aws: RedshiftClusterAwsResource,
+    iam_role_arn: str,
+    security_group_id: str,
+) -> dg.Output[str]:
+    with _explained_failures():
+        lifecycle = redshift_cluster_aws.lifecycle(context.log)
+        cluster = lifecycle.ensure_cluster(
+            iam_role_arn,
+            security_group_id,
+            master_password=(
+                ""
+                if lifecycle.spec.manage_master_password
+                else redshift_cluster_aws.resolved_master_password()
+            ),
+        )
+    return dg.Output(
+        lifecycle.spec.identifier,
+        metadata={"status": cluster.get("ClusterStatus", "unknown")},
+    )
+
+
+@dg.op(
+    description=(
+        "Waits until the cluster is available, brings its role, security group and public"
+        " access in line with the spec, and records how the warehouse connects to it."
+    ),
+    out=dg.Out(dict, description="The warehouse's settings (no password): variable -> value."),
+)
+def redshift_cluster_available(
+    context: dg.OpExecutionContext,
+    redshift_cluster_aws: RedshiftClusterAwsResource,
+    iam_role_arn: str,
+    security_group_id: str,
+    cluster_identifier: str,
+) -> dg.Output[dict[str, str]]:
+    with _explained_failures():
+        lifecycle = redshift_cluster_aws.lifecycle(context.log)
+        lifecycle.wait_until_available()
+        cluster = lifecycle.converge_cluster(iam_role_arn, security_group_id)
+        connection = lifecycle.connection(cluster, iam_role_arn)
+    environment = connection.environment()
+    context.log.info(
+        f"cluster {cluster_identifier} is ready; point the warehouse at it with:\n"
+        + "\n".join(f"export {name}='{value}'" for name, value in environment.items())
+        + (
+            "\nand SPARKIFY_WAREHOUSE_PASSWORD from the secret "
+            + connection.master_password_secret_arn
+            if connection.master_password_secret_arn
+            else ""
+        )
+    )
+    summary = cluster_summary(cluster)
+    metadata: dict[str, Any] = {
+        "warehouse_url": connection.warehouse_url,
+        "iam_role_arn": connection.iam_role_arn,
+        "cluster_identifier": connection.cluster_identifier,
+        "region": connection.region,
+        "endpoint_host": connection.host,
+        "endpoint_port": connection.port,
+        "number_of_nodes": summary["number_of_nodes"],
+        "node_type": summary["node_type"],
+        "encrypted": summary["encrypted"],
+        "publicly_accessible": summary["publicly_accessible"],
+        "security_group_id": security_group_id,
+    }
+    if connection.master_password_secret_arn:
+        metadata["master_password_secret_arn"] = connection.master_password_secret_arn
+    return dg.Output(environment, metadata=metadata)
+
+
+@dg.job(
+    name="redshift_cluster_up",
+    description=(
+        "Creates or reuses the Redshift cluster of infra/redshift_cluster.toml: IAM role (read"
+        " the configured S3 prefixes only), security group (cluster port from the configured"
+        " CIDR only), encrypted cluster with a Redshift-managed master password; waits until it"
+        " is available and records warehouse_url and iam_role_arn as metadata."
+    ),
+    tags=_JOB_TAGS,
+)
+def redshift_cluster_up() -> None:
+    role_arn = redshift_cluster_iam_role()
+    group_id = redshift_cluster_network_access()
+    identifier = redshift_cluster_created(role_arn, group_id)
+    redshift_cluster_available(role_arn, group_id, identifier)
+
+
+# ---- redshift_cluster_status ----------------------------------------------------------------
+
+
+@dg.op(
+    description="Reports the cluster's state, endpoint, nodes, role and network access.",
+    out=dg.Out(dict, description="The cluster's summary ({'status': 'absent'} if none)."),
+)
+def redshift_cluster_status_report(
+    context: dg.OpExecutionContext, redshift_cluster_aws: RedshiftClusterAwsResource
+) -> dg.Output[dict[str, Any]]:
+    with _explained_failures():
+        lifecycle = redshift_cluster_aws.lifecycle(context.log)
+        cluster = lifecycle.describe_cluster()
+        role_arn = lifecycle.iam_role_arn()
+        try:
+            group_id = lifecycle.security_group_id(lifecycle.cluster_vpc_id())
+        except RedshiftClusterError as error:  # no default VPC: then no group either
+            context.log.warning(str(error))
+            group_id = None
+        ingress = (
+            [
+                f"{rule.get('IpProtocol')} {rule.get('FromPort')}-{rule.get('ToPort')}"
+                f" from {rule.get('CidrIpv4') or rule.get('CidrIpv6') or '?'}"
+                for rule in lifecycle.ingress_rules(group_id)
+            ]
+            if group_id
+            else []
+        )
+    spec = lifecycle.spec
+    summary: dict[str, Any] = (
+        cluster_summary(cluster) if cluster is not None else {"status": "absent"}
+    )
+    summary.update(
+        cluster_identifier=spec.identifier,
+        region=lifecycle.clients.region,
+        iam_role_arn=role_arn or "",
+        security_group_id=group_id or "",
+        ingress=ingress,
+    )
+    if cluster is not None and cluster.get("Endpoint", {}).get("Address") and role_arn:
+        summary["warehouse_url"] = lifecycle.connection(cluster, role_arn).warehouse_url
+    context.log.info(
+        f"cluster {spec.identifier} in {summary['region']}: {summary['status']}"
+        + (
+            f", {summary['number_of_nodes']} x {summary['node_type']}, endpoint"
+            f" {summary['endpoint'] or '(none yet)'}, roles {summary['iam_roles']}"
+            if cluster is not None
+            else " (run redshift_cluster_up to create it)"
+        )
+        + f"; IAM role {role_arn or 'absent'}; ingress {ingress or 'none'}"
+    )
+    metadata = {
+        key: dg.MetadataValue.json(value) if isinstance(value, list) else value
+        for key, value in summary.items()
+    }
+    return dg.Output(summary, metadata=metadata)
+
+
+@dg.job(
+    name="redshift_cluster_status",
+    description="Reports the Redshift cluster's state, endpoint, nodes, IAM role and ingress.",
+    tags=_JOB_TAGS,
+)
+def redshift_cluster_status() -> None:
+    redshift_cluster_status_report()
+
+
+# ---- redshift_cluster_pause / redshift_cluster_resume ---------------------------------------
+
+
+@dg.op(description="Pauses the available cluster and waits until it is paused.")
+def redshift_cluster_paused(
+    context: dg.OpExecutionContext, redshift_cluster_aws: RedshiftClusterAwsResource
+) -> dg.Output[str]:
+    with _explained_failures():
+        lifecycle = redshift_cluster_aws.lifecycle(context.log)
+        found = lifecycle.pause()
+    state = "paused" if found else "absent"
+    return dg.Output(state, metadata={"status": state})
+
+
+@dg.job(
+    name="redshift_cluster_pause",
+    description=(
+        "Pauses the Redshift cluster: compute is no longer billed (storage still is) until"
+        " redshift_cluster_resume. No cluster: nothing to do."
+    ),
+    tags=_JOB_TAGS,
+)
+def redshift_cluster_pause() -> None:
+    redshift_cluster_paused()
+
+
+@dg.op(description="Resumes the paused cluster and waits until it is available.")
+def redshift_cluster_resumed(
+    context: dg.OpExecutionContext, redshift_cluster_aws: RedshiftClusterAwsResource
+) -> dg.Output[str]:
+    with _explained_failures():
+        lifecycle = redshift_cluster_aws.lifecycle(context.log)
+        lifecycle.resume()
+    return dg.Output("available", metadata={"status": "available"})
+
+
+@dg.job(
+    name="redshift_cluster_resume",
+    description="Resumes the paused Redshift cluster and waits until it is available.",
+    tags=_JOB_TAGS,
+)
+def redshift_cluster_resume() -> None:
+    redshift_cluster_resumed()
+
+
+# ---- redshift_cluster_down ------------------------------------------------------------------
+
+
+@dg.op(
+    description="Deletes the cluster (final snapshot if the spec asks) and waits until it is gone.",
+    out=dg.Out(dg.Nothing),
+)
+def redshift_cluster_deleted(
+    context: dg.OpExecutionContext, redshift_cluster_aws: RedshiftClusterAwsResource
+) -> dg.Output[None]:
+    with _explained_failures():
+        lifecycle = redshift_cluster_aws.lifecycle(context.log)
+        deleted = lifecycle.delete_cluster()
+    return dg.Output(None, metadata={"deleted": deleted})
+
+
+@dg.op(
+    description="Revokes the cluster port's ingress rule and deletes the security group.",
+    ins={"cluster_gone": dg.In(dg.Nothing)},
+    out=dg.Out(dg.Nothing),
+)
+def redshift_cluster_network_access_removed(
+    context: dg.OpExecutionContext, redshift_cluster_aws: RedshiftClusterAwsResource
+) -> dg.Output[None]:
+    with _explained_failures():
+        removed = redshift_cluster_aws.lifecycle(context.log).remove_network_access()
+    return dg.Output(None, metadata={"deleted": removed})
+
+
+@dg.op(
+    description="Deletes and detaches the IAM role's policies, then deletes the role.",
+    ins={"cluster_gone": dg.In(dg.Nothing)},
+    out=dg.Out(dg.Nothing),
+)
+def redshift_cluster_iam_role_deleted(
+    context: dg.OpExecutionContext, redshift_cluster_aws: RedshiftClusterAwsResource
+) -> dg.Output[None]:
+    with _explained_failures():
+        removed = redshift_cluster_aws.lifecycle(context.log).delete_iam_role()
+    return dg.Output(None, metadata={"deleted": removed})
+
+
+@dg.job(
+    name="redshift_cluster_down",
+    description=(
+        "Deletes the Redshift cluster (final snapshot if the spec asks), waits until it is gone,"
+        " then removes its security group and IAM role. Nothing there: says so and succeeds."
+    ),
+    tags=_JOB_TAGS,
+)
+def redshift_cluster_down() -> None:
+    gone = redshift_cluster_deleted()
+    redshift_cluster_network_access_removed(cluster_gone=gone)
+    redshift_cluster_iam_role_deleted(cluster_gone=gone)
+
+
+redshift_cluster_jobs: list[dg.JobDefinition] = [
+    redshift_cluster_up,
+    redshift_cluster_status,
+    redshift_cluster_pause,
+    redshift_cluster_resume,
+    redshift_cluster_down,
+]
+
+redshift_cluster_resources: dict[str, object] = {
+    REDSHIFT_CLUSTER_RESOURCE_KEY: RedshiftClusterAwsResource(),
+}

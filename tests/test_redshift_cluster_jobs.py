@@ -1,0 +1,955 @@
+"""The Redshift cluster jobs, run through Dagster against moto's server over loopback HTTP.
+
+Each test starts from an empty moto account, runs the jobs the way a person would (through
+``execute_in_process`` with the exported resource, AWS reached through ``AWS_ENDPOINT_URL``), then
+looks at the result through the AWS API with its own boto3 clients: the cluster, the IAM role and
+its policies, the security group and its ingress rules.
+
+moto's waiters succeed at once (a cluster is "available" as soon as it is created), moto ignores
+``ManageMasterPassword`` and does not load AWS-managed policies: what that leaves unproven is listed
+in docs/redshift_cluster.md.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+import dagster as dg
+import pytest
+from botocore.exceptions import ClientError
+from moto.server import ThreadedMotoServer
+
+from sparkify_assets.defs.redshift_cluster_jobs import (
+    REDSHIFT_CLUSTER_RESOURCE_KEY,
+    RedshiftClusterAwsResource,
+    redshift_cluster_jobs,
+    redshift_cluster_resources,
+)
+from sparkify_assets.lib.redshift_cluster_operations import (
+    ClusterAwsClients,
+    RedshiftClusterError,
+    RedshiftClusterLifecycle,
+    RedshiftClusterWaitTimeout,
+    WaitSettings,
+    cluster_create_request,
+    master_password_problems,
+)
+from sparkify_assets.lib.redshift_cluster_spec import (
+    SPEC_PATH_ENV_VAR,
+    RedshiftClusterSpecError,
+    default_spec_path,
+    infra_directory,
+    load_redshift_cluster_spec,
+    render_permission_policy,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+SHIPPED_SPEC = REPO / "infra" / "redshift_cluster.toml"
+ACCOUNT = "123456789012"  # moto's account
+REGION = "us-west-2"  # the shipped spec's region
+CLUSTER = "sparkify-dwh"
+ROLE = "sparkify-redshift-s3-read"
+POLICY = "sparkify-s3-read"
+SECURITY_GROUP = "sparkify-redshift-clients"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{ROLE}"
+DEFAULT_VPC_CIDR = "172.31.0.0/16"
+
+
+# ---- fixtures --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    """moto's server on a free loopback port, for the whole module."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # no AMI catalogue: seconds saved
+        yield from _serve_moto()
+
+
+def _serve_moto() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@dataclass
+class Aws:
+    """The test's own view of the (moto) account, independent of the code under test."""
+
+    endpoint: str
+    clients: dict[tuple[str, str], Any]
+
+    def client(self, service: str, region: str = REGION) -> Any:
+        if (service, region) not in self.clients:
+            make_client: Any = boto3.client
+            self.clients[service, region] = make_client(
+                service, region_name=region, endpoint_url=self.endpoint
+            )
+        return self.clients[service, region]
+
+    def cluster(self, region: str = REGION) -> dict[str, Any]:
+        clusters = self.client("redshift", region).describe_clusters()["Clusters"]
+        assert len(clusters) == 1, clusters
+        return clusters[0]
+
+    def security_group(self) -> dict[str, Any] | None:
+        groups = self.client("ec2").describe_security_groups(
+            Filters=[{"Name": "group-name", "Values": [SECURITY_GROUP]}]
+        )["SecurityGroups"]
+        assert len(groups) <= 1
+        return groups[0] if groups else None
+
+    def ingress_rules(self, group_id: str) -> list[dict[str, Any]]:
+        rules = self.client("ec2").describe_security_group_rules(
+            Filters=[{"Name": "group-id", "Values": [group_id]}]
+        )["SecurityGroupRules"]
+        return [rule for rule in rules if not rule["IsEgress"]]
+
+
+@pytest.fixture
+def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Aws:
+    """An empty moto account reached through AWS_ENDPOINT_URL, with fake credentials only."""
+    with urllib.request.urlopen(
+        urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST"), timeout=10
+    ):
+        pass
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    for name in (
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        SPEC_PATH_ENV_VAR,
+        "SPARKIFY_REDSHIFT_MASTER_PASSWORD",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    return Aws(moto_endpoint, _CLIENTS.setdefault(moto_endpoint, {}))
+
+
+# Making a boto3 client loads its service model (about a second for EC2): once per module.
+_CLIENTS: dict[str, dict[tuple[str, str], Any]] = {}
+
+
+def spec_variant(tmp_path: Path, replacements: dict[str, str]) -> Path:
+    """The shipped spec with some lines changed (each must be there), written under tmp_path.
+
+    Its policy files are then found in infra/ (the spec's own directory has none).
+    """
+    text = SHIPPED_SPEC.read_text(encoding="utf-8")
+    for old, new in replacements.items():
+        assert old in text, f"{old!r} is not in the shipped spec"
+        text = text.replace(old, new)
+    path = tmp_path / f"variant_{len(list(tmp_path.glob('variant_*')))}.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def cluster_resource(spec_path: Path | None = None, **settings: Any) -> RedshiftClusterAwsResource:
+    return RedshiftClusterAwsResource(
+        spec_path=str(spec_path or ""), wait_delay_seconds=0, wait_max_attempts=3, **settings
+    )
+
+
+@dataclass
+class JobRun:
+    result: dg.ExecuteInProcessResult
+    instance: dg.DagsterInstance
+
+    @property
+    def messages(self) -> list[str]:
+        return [entry.user_message for entry in self.instance.all_logs(self.result.run_id)]
+
+    @property
+    def everything_recorded(self) -> str:
+        """Every log line and event (metadata, outputs, failures) of the run, as text."""
+        return "\n".join(repr(entry) for entry in self.instance.all_logs(self.result.run_id))
+
+    def logged(self, fragment: str) -> bool:
+        return any(fragment in message for message in self.messages)
+
+    def output_metadata(self, step: str) -> dict[str, Any]:
+        for event in self.result.all_events:
+            if event.event_type_value == "STEP_OUTPUT" and event.step_key == step:
+                data = event.step_output_data
+                return {key: value.value for key, value in data.metadata.items()}
+        raise AssertionError(f"no output from {step}")
+
+    def failure(self) -> str:
+        """The messages of the run's failed steps."""
+        failures = self.result.get_step_failure_events()
+        assert failures, "the run did not fail"
+        return "\n".join(
+            event.step_failure_data.error.message
+            for event in failures
+            if event.step_failure_data.error
+        )
+
+
+def run_job(name: str, resource: RedshiftClusterAwsResource | None = None) -> JobRun:
+    """Runs one of the exported jobs; with the exported resource unless another is given."""
+    job = {job.name: job for job in redshift_cluster_jobs}[name]
+    instance = dg.DagsterInstance.ephemeral()
+    resources = (
+        {REDSHIFT_CLUSTER_RESOURCE_KEY: resource} if resource else dict(redshift_cluster_resources)
+    )
+    result = job.execute_in_process(resources=resources, instance=instance, raise_on_error=False)
+    return JobRun(result, instance)
+
+
+def lifecycle_for(
+    aws: Aws, spec_path: Path | None = None, **wait: Any
+) -> tuple[RedshiftClusterLifecycle, RecordingLog]:
+    """The plain-Python lifecycle (no Dagster) on the test's own clients, and its log."""
+    spec = load_redshift_cluster_spec(spec_path or SHIPPED_SPEC)
+    log = RecordingLog()
+    settings = WaitSettings(**({"delay_seconds": 0} | wait))
+    return RedshiftClusterLifecycle(spec, ClusterAwsClients(REGION, aws.client), log, settings), log
+
+
+class RecordingLog:
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
+
+    def info(self, msg: str) -> None:
+        self.lines.append(("info", msg))
+
+    def warning(self, msg: str) -> None:
+        self.lines.append(("warning", msg))
+
+    def text(self) -> str:
+        return "\n".join(message for _, message in self.lines)
+
+
+def error_code_of(call: Any, **kwargs: Any) -> str:
+    with pytest.raises(ClientError) as raised:
+        call(**kwargs)
+    return str(raised.value.response["Error"]["Code"])
+
+
+# ---- the exports -----------------------------------------------------------------------------
+
+
+def test_exports_five_jobs_and_a_resource_key_of_its_own() -> None:
+    assert [job.name for job in redshift_cluster_jobs] == [
+        "redshift_cluster_up",
+        "redshift_cluster_status",
+        "redshift_cluster_pause",
+        "redshift_cluster_resume",
+        "redshift_cluster_down",
+    ]
+    assert list(redshift_cluster_resources) == [REDSHIFT_CLUSTER_RESOURCE_KEY]
+    assert not {"warehouse", "s3", "source", "io_manager"} & set(redshift_cluster_resources)
+    defs = dg.Definitions(jobs=redshift_cluster_jobs, resources=redshift_cluster_resources)
+    for job in redshift_cluster_jobs:
+        assert defs.get_job_def(job.name).description
+
+
+def test_importing_the_jobs_calls_no_aws(tmp_path: Path) -> None:
+    """Imported with an endpoint that refuses every connection and no credentials: no error."""
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "SPARK"))
+    }
+    environment |= {
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        SPEC_PATH_ENV_VAR: str(tmp_path / "no-such-spec.toml"),  # not even the spec is read
+    }
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sparkify_assets.defs.redshift_cluster_jobs as m; print(len(m.redshift_cluster_jobs))",
+        ],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "5"
+
+
+# ---- redshift_cluster_up ---------------------------------------------------------------------
+
+
+def test_up_creates_an_encrypted_private_four_node_cluster_with_a_read_only_role(aws: Aws) -> None:
+    run = run_job("redshift_cluster_up")  # the exported resource, the shipped spec
+    assert run.result.success, run.messages
+
+    cluster = aws.cluster()
+    group = aws.security_group()
+    assert group is not None
+    assert cluster["ClusterIdentifier"] == CLUSTER
+    assert cluster["NumberOfNodes"] == 4
+    assert cluster["NodeType"] == "ra3.large"
+    assert cluster["Encrypted"] is True
+    assert cluster["PubliclyAccessible"] is False
+    assert [role["IamRoleArn"] for role in cluster["IamRoles"]] == [ROLE_ARN]
+    assert [sg["VpcSecurityGroupId"] for sg in cluster["VpcSecurityGroups"]] == [group["GroupId"]]
+    assert {"Key": "project", "Value": "sparkify"} in cluster["Tags"]
+
+    # the role: trusted by Redshift alone; one inline policy, reading the configured prefixes only
+    iam = aws.client("iam")
+    trust = iam.get_role(RoleName=ROLE)["Role"]["AssumeRolePolicyDocument"]
+    trust = json.loads(trust) if isinstance(trust, str) else trust
+    assert [statement["Principal"] for statement in trust["Statement"]] == [
+        {"Service": "redshift.amazonaws.com"}
+    ]
+    assert iam.list_role_policies(RoleName=ROLE)["PolicyNames"] == [POLICY]
+    assert iam.list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"] == []
+    document = iam.get_role_policy(RoleName=ROLE, PolicyName=POLICY)["PolicyDocument"]
+    document = json.loads(document) if isinstance(document, str) else document
+    resources = [
+        resource
+        for statement in document["Statement"]
+        for resource in (
+            statement["Resource"]
+            if isinstance(statement["Resource"], list)
+            else [statement["Resource"]]
+        )
+    ]
+    actions = {statement["Action"] for statement in document["Statement"]}
+    assert actions == {"s3:ListBucket", "s3:GetObject", "s3:GetBucketLocation"}
+    assert "*" not in resources
+    assert all(resource.startswith("arn:aws:s3:::udacity-dend") for resource in resources)
+    assert "arn:aws:s3:::udacity-dend/song_data/*" in resources
+    assert "arn:aws:s3:::udacity-dend/*" not in resources
+
+    # the network: a group in the default VPC with exactly one rule, the port from the CIDR
+    default_vpc = aws.client("ec2").describe_vpcs(
+        Filters=[{"Name": "isDefault", "Values": ["true"]}]
+    )["Vpcs"][0]
+    assert group["VpcId"] == default_vpc["VpcId"]
+    [rule] = aws.ingress_rules(group["GroupId"])
+    assert (rule["IpProtocol"], rule["FromPort"], rule["ToPort"], rule["CidrIpv4"]) == (
+        "tcp",
+        5439,
+        5439,
+        DEFAULT_VPC_CIDR,
+    )
+
+    # what the warehouse reads: redshift://user@host:port/db, the role ARN, the region
+    metadata = run.output_metadata("redshift_cluster_available")
+    host = cluster["Endpoint"]["Address"]
+    assert metadata["warehouse_url"] == f"redshift://sparkify_admin@{host}:5439/sparkify"
+    url = urlsplit(metadata["warehouse_url"])
+    assert (url.scheme, url.username, url.hostname, url.port, url.path) == (
+        "redshift",
+        "sparkify_admin",
+        host,
+        5439,
+        "/sparkify",
+    )
+    from sparkify_assets.lib.redshift_warehouse import RedshiftTarget  # the warehouse's parser
+
+    target = RedshiftTarget.from_url(metadata["warehouse_url"])
+    assert (target.host, target.port, target.database, target.user) == (
+        host,
+        5439,
+        "sparkify",
+        "sparkify_admin",
+    )
+    assert (target.cluster_identifier, target.region) == (CLUSTER, REGION)
+    assert metadata["iam_role_arn"] == ROLE_ARN
+    assert metadata["cluster_identifier"] == CLUSTER
+    assert metadata["region"] == REGION
+    assert metadata["number_of_nodes"] == 4
+    assert run.result.output_for_node("redshift_cluster_available") == {
+        "SPARKIFY_WAREHOUSE_URL": metadata["warehouse_url"],
+        "SPARKIFY_REDSHIFT_IAM_ROLE_ARN": ROLE_ARN,
+        "AWS_REGION": REGION,
+    }
+    assert run.logged(f"export SPARKIFY_WAREHOUSE_URL='{metadata['warehouse_url']}'")
+    assert run.logged(f"cluster {CLUSTER} is available")
+
+
+def test_up_twice_leaves_one_cluster_one_rule_and_says_what_it_reused(aws: Aws) -> None:
+    assert run_job("redshift_cluster_up", cluster_resource()).result.success
+    first = aws.cluster()
+
+    again = run_job("redshift_cluster_up", cluster_resource())
+
+    assert again.result.success, again.messages
+    assert aws.cluster()["ClusterCreateTime"] == first["ClusterCreateTime"]  # the same one
+    group = aws.security_group()
+    assert group is not None
+    assert len(aws.ingress_rules(group["GroupId"])) == 1
+    assert aws.client("iam").list_role_policies(RoleName=ROLE)["PolicyNames"] == [POLICY]
+    assert again.logged(f"cluster {CLUSTER} already exists (available): reusing it")
+    assert again.logged("already allowed (InvalidPermission.Duplicate): nothing to do")
+    assert again.logged(f"IAM role {ROLE} exists")
+
+
+def test_up_reuses_a_cluster_created_elsewhere_and_moves_it_into_its_security_group(
+    aws: Aws,
+) -> None:
+    """A cluster made by the old scripts: public, in the default security group. ``up`` takes it
+    over: one cluster (no ClusterAlreadyExists surfaces), private, only the spec's group."""
+    redshift = aws.client("redshift")
+    default_group = aws.client("ec2").describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": ["default"]}]
+    )["SecurityGroups"][0]["GroupId"]
+    redshift.create_cluster(
+        ClusterIdentifier=CLUSTER,
+        ClusterType="multi-node",
+        NodeType="ra3.large",
+        NumberOfNodes=4,
+        DBName="sparkify",
+        MasterUsername="sparkify_admin",
+        ManageMasterPassword=True,
+        Encrypted=True,
+        PubliclyAccessible=True,
+        VpcSecurityGroupIds=[default_group],
+        IamRoles=[ROLE_ARN],  # moto has no ModifyClusterIamRoles: see the documentation
+    )
+
+    run = run_job("redshift_cluster_up", cluster_resource())
+
+    assert run.result.success, run.messages
+    cluster = aws.cluster()
+    group = aws.security_group()
+    assert group is not None
+    assert [sg["VpcSecurityGroupId"] for sg in cluster["VpcSecurityGroups"]] == [group["GroupId"]]
+    assert cluster["PubliclyAccessible"] is False
+    assert run.logged(f"security groups ['{default_group}'] replaced by {group['GroupId']}")
+    assert run.logged("publicly accessible set to False")
+
+
+def test_up_refuses_a_role_that_already_grants_more_than_the_spec(aws: Aws) -> None:
+    iam = aws.client("iam")
+    spec = load_redshift_cluster_spec(SHIPPED_SPEC)
+    iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=spec.trust_policy_document)
+    broad = iam.create_policy(
+        PolicyName="everything-in-s3",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+            }
+        ),
+    )["Policy"]["Arn"]
+    iam.attach_role_policy(RoleName=ROLE, PolicyArn=broad)
+
+    run = run_job("redshift_cluster_up", cluster_resource())
+
+    assert not run.result.success
+    assert "grants more than the spec's read-only policy" in run.failure()
+    assert broad in run.failure()
+    assert aws.client("redshift").describe_clusters()["Clusters"] == []  # nothing was created
+    assert iam.list_role_policies(RoleName=ROLE)["PolicyNames"] == []  # nor widened/changed
+
+
+def test_up_refuses_the_whole_internet_unless_the_spec_asks_for_it(
+    aws: Aws, tmp_path: Path
+) -> None:
+    everyone = spec_variant(
+        tmp_path, {f'allowed_cidr = "{DEFAULT_VPC_CIDR}"': 'allowed_cidr = "0.0.0.0/0"'}
+    )
+
+    refused = run_job("redshift_cluster_up", cluster_resource(everyone))
+
+    assert not refused.result.success
+    assert "allow_public_ingress = true" in refused.failure()
+    assert aws.security_group() is None
+    assert aws.client("redshift").describe_clusters()["Clusters"] == []
+    assert error_code_of(aws.client("iam").get_role, RoleName=ROLE) == "NoSuchEntity"
+
+    asked = spec_variant(
+        tmp_path,
+        {
+            f'allowed_cidr = "{DEFAULT_VPC_CIDR}"': 'allowed_cidr = "0.0.0.0/0"',
+            "allow_public_ingress = false": "allow_public_ingress = true",
+        },
+    )
+    allowed = run_job("redshift_cluster_up", cluster_resource(asked))
+
+    assert allowed.result.success, allowed.messages
+    group = aws.security_group()
+    assert group is not None
+    assert [rule["CidrIpv4"] for rule in aws.ingress_rules(group["GroupId"])] == ["0.0.0.0/0"]
+    warnings = [
+        entry.user_message
+        for entry in allowed.instance.all_logs(allowed.result.run_id)
+        if entry.level == 30  # logging.WARNING
+    ]
+    assert any("every address on the internet" in warning for warning in warnings)
+
+
+def test_up_with_a_new_cidr_replaces_the_old_rule(aws: Aws, tmp_path: Path) -> None:
+    assert run_job("redshift_cluster_up", cluster_resource()).result.success
+    narrower = spec_variant(
+        tmp_path, {f'allowed_cidr = "{DEFAULT_VPC_CIDR}"': 'allowed_cidr = "203.0.113.7/32"'}
+    )
+
+    run = run_job("redshift_cluster_up", cluster_resource(narrower))
+
+    assert run.result.success, run.messages
+    group = aws.security_group()
+    assert group is not None
+    [rule] = aws.ingress_rules(group["GroupId"])
+    assert rule["CidrIpv4"] == "203.0.113.7/32"
+    assert run.logged(f"from {DEFAULT_VPC_CIDR})")  # the revoked rule, named in the log
+
+
+def test_master_password_from_the_environment_never_appears_in_the_run(
+    aws: Aws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    password = "Sparkify-Test-Pw-42"
+    unmanaged = spec_variant(
+        tmp_path, {"manage_master_password = true": "manage_master_password = false"}
+    )
+
+    missing = run_job("redshift_cluster_up", cluster_resource(unmanaged))
+    assert not missing.result.success
+    assert "SPARKIFY_REDSHIFT_MASTER_PASSWORD" in missing.failure()
+    assert aws.client("redshift").describe_clusters()["Clusters"] == []
+
+    monkeypatch.setenv("SPARKIFY_REDSHIFT_MASTER_PASSWORD", password)
+    run = run_job("redshift_cluster_up", cluster_resource(unmanaged))
+
+    assert run.result.success, run.messages
+    assert aws.cluster()["MasterUsername"] == "sparkify_admin"
+    assert password not in run.everything_recorded
+    assert password not in json.dumps(run.result.output_for_node("redshift_cluster_available"))
+    assert "master_password_secret_arn" not in run.output_metadata("redshift_cluster_available")
+
+
+def test_region_comes_from_the_spec_unless_aws_region_overrides_it(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_REGION", "eu-central-1")
+
+    run = run_job("redshift_cluster_up", cluster_resource())
+
+    assert run.result.success, run.messages
+    assert aws.client("redshift", REGION).describe_clusters()["Clusters"] == []
+    cluster = aws.cluster("eu-central-1")
+    assert ".eu-central-1." in cluster["Endpoint"]["Address"]
+    assert run.output_metadata("redshift_cluster_available")["region"] == "eu-central-1"
+
+    monkeypatch.delenv("AWS_REGION")
+    status = run_job("redshift_cluster_status", cluster_resource())  # the spec's region: nothing
+    assert status.output_metadata("redshift_cluster_status_report")["status"] == "absent"
+
+
+def test_an_explicit_endpoint_url_is_used_without_aws_endpoint_url(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+
+    run = run_job("redshift_cluster_up", cluster_resource(endpoint_url=aws.endpoint))
+
+    assert run.result.success, run.messages
+    assert aws.cluster()["NumberOfNodes"] == 4
+
+
+# ---- status, pause, resume -------------------------------------------------------------------
+
+
+def test_status_reports_state_endpoint_nodes_and_role(aws: Aws) -> None:
+    nothing = run_job("redshift_cluster_status", cluster_resource())
+    assert nothing.result.success
+    assert nothing.output_metadata("redshift_cluster_status_report")["status"] == "absent"
+    assert nothing.logged("run redshift_cluster_up to create it")
+
+    assert run_job("redshift_cluster_up", cluster_resource()).result.success
+    run = run_job("redshift_cluster_status", cluster_resource())
+
+    assert run.result.success
+    status = run.output_metadata("redshift_cluster_status_report")
+    endpoint = aws.cluster()["Endpoint"]
+    assert status["status"] == "available"
+    assert status["endpoint"] == f"{endpoint['Address']}:{endpoint['Port']}"
+    assert status["number_of_nodes"] == 4
+    assert status["iam_roles"] == [ROLE_ARN]
+    assert status["iam_role_arn"] == ROLE_ARN
+    assert status["ingress"] == [f"tcp 5439-5439 from {DEFAULT_VPC_CIDR}"]
+    assert status["warehouse_url"].startswith("redshift://sparkify_admin@")
+
+
+def test_pause_and_resume_are_idempotent(aws: Aws) -> None:
+    nothing = run_job("redshift_cluster_pause", cluster_resource())
+    assert nothing.result.success
+    assert nothing.logged("nothing to pause")
+    no_resume = run_job("redshift_cluster_resume", cluster_resource())
+    assert not no_resume.result.success
+    assert "run redshift_cluster_up" in no_resume.failure()
+
+    assert run_job("redshift_cluster_up", cluster_resource()).result.success
+    paused = run_job("redshift_cluster_pause", cluster_resource())
+    assert paused.result.success, paused.messages
+    assert aws.cluster()["ClusterStatus"] == "paused"
+    assert paused.logged(f"cluster {CLUSTER} is paused")
+
+    again = run_job("redshift_cluster_pause", cluster_resource())
+    assert again.result.success
+    assert again.logged("already paused: nothing to do")
+
+    resumed = run_job("redshift_cluster_resume", cluster_resource())
+    assert resumed.result.success, resumed.messages
+    assert aws.cluster()["ClusterStatus"] == "available"
+    assert resumed.logged(f"cluster {CLUSTER} is available")
+    assert run_job("redshift_cluster_resume", cluster_resource()).logged("already available")
+
+
+def test_up_resumes_a_paused_cluster(aws: Aws) -> None:
+    assert run_job("redshift_cluster_up", cluster_resource()).result.success
+    assert run_job("redshift_cluster_pause", cluster_resource()).result.success
+
+    run = run_job("redshift_cluster_up", cluster_resource())
+
+    assert run.result.success, run.messages
+    assert aws.cluster()["ClusterStatus"] == "available"
+    assert run.logged("was paused: resuming it")
+
+
+def test_waiting_logs_every_check_and_times_out(aws: Aws) -> None:
+    """moto's waiters succeed at once; a paused cluster never becomes "available" by itself."""
+    slept: list[float] = []
+    lifecycle, log = lifecycle_for(aws, delay_seconds=7, max_attempts=3, sleep=slept.append)
+    role_arn = lifecycle.ensure_iam_role()
+    lifecycle.ensure_cluster(role_arn, lifecycle.ensure_network_access())
+    aws.client("redshift").pause_cluster(ClusterIdentifier=CLUSTER)
+
+    with pytest.raises(RedshiftClusterWaitTimeout, match="still paused, not available"):
+        lifecycle.wait_until_available()
+
+    checks = [line for line in log.text().splitlines() if "waiting for cluster" in line]
+    assert len(checks) == 3
+    assert all(": paused after" in line for line in checks)
+    assert "(check 3 of 3)" in checks[-1]
+    assert slept == [7, 7]
+
+
+# ---- redshift_cluster_down -------------------------------------------------------------------
+
+
+def test_down_removes_cluster_rule_group_policies_and_role(aws: Aws) -> None:
+    assert run_job("redshift_cluster_up", cluster_resource()).result.success
+    group = aws.security_group()
+    assert group is not None
+
+    run = run_job("redshift_cluster_down", cluster_resource())
+
+    assert run.result.success, run.messages
+    redshift, iam, ec2 = aws.client("redshift"), aws.client("iam"), aws.client("ec2")
+    assert redshift.describe_clusters()["Clusters"] == []
+    assert error_code_of(redshift.describe_clusters, ClusterIdentifier=CLUSTER) == "ClusterNotFound"
+    assert error_code_of(iam.get_role, RoleName=ROLE) == "NoSuchEntity"
+    assert aws.security_group() is None
+    assert (
+        ec2.describe_security_group_rules(
+            Filters=[{"Name": "group-id", "Values": [group["GroupId"]]}]
+        )["SecurityGroupRules"]
+        == []
+    )
+    assert redshift.describe_cluster_snapshots(SnapshotType="manual")["Snapshots"] == []
+    assert run.logged("revoked ingress rule") and run.logged(f"from {DEFAULT_VPC_CIDR})")
+    assert run.logged(f"deleted inline policy {POLICY} of IAM role {ROLE}")
+    assert run.logged(f"cluster {CLUSTER} is deleted")
+
+
+def test_down_on_nothing_is_a_no_op_that_says_so(aws: Aws) -> None:
+    run = run_job("redshift_cluster_down", cluster_resource())
+
+    assert run.result.success, run.messages
+    assert run.logged(f"no cluster {CLUSTER} (ClusterNotFound): nothing to delete")
+    assert run.logged(f"no security group {SECURITY_GROUP}")
+    assert run.logged(f"no IAM role {ROLE} (NoSuchEntity): nothing to delete")
+    for step in (
+        "redshift_cluster_deleted",
+        "redshift_cluster_network_access_removed",
+        "redshift_cluster_iam_role_deleted",
+    ):
+        assert run.output_metadata(step) == {"deleted": False}
+
+
+def test_down_keeps_a_final_snapshot_when_the_spec_asks(aws: Aws, tmp_path: Path) -> None:
+    keep = spec_variant(tmp_path, {"final_snapshot = false": "final_snapshot = true"})
+    assert run_job("redshift_cluster_up", cluster_resource(keep)).result.success
+
+    run = run_job("redshift_cluster_down", cluster_resource(keep))
+
+    assert run.result.success, run.messages
+    snapshots = aws.client("redshift").describe_cluster_snapshots(SnapshotType="manual")[
+        "Snapshots"
+    ]
+    assert [snapshot["ClusterIdentifier"] for snapshot in snapshots] == [CLUSTER]
+    assert snapshots[0]["SnapshotIdentifier"].startswith("sparkify-dwh-final-")
+    assert aws.client("redshift").describe_clusters()["Clusters"] == []
+
+
+def test_down_detaches_policies_someone_else_attached_then_deletes_the_role(aws: Aws) -> None:
+    """IAM refuses to delete a role that still has policies (DeleteConflict): down removes every
+    inline policy and detaches every managed one first; the managed policy itself survives."""
+    assert run_job("redshift_cluster_up", cluster_resource()).result.success
+    iam = aws.client("iam")
+    extra = iam.create_policy(
+        PolicyName="someone-elses-policy",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::x/*"}
+                ],
+            }
+        ),
+    )["Policy"]["Arn"]
+    iam.attach_role_policy(RoleName=ROLE, PolicyArn=extra)
+    assert error_code_of(iam.delete_role, RoleName=ROLE) == "DeleteConflict"
+
+    run = run_job("redshift_cluster_down", cluster_resource())
+
+    assert run.result.success, run.messages
+    assert error_code_of(iam.get_role, RoleName=ROLE) == "NoSuchEntity"
+    assert iam.get_policy(PolicyArn=extra)["Policy"]["AttachmentCount"] == 0
+    assert run.logged(f"detached managed policy {extra} from IAM role {ROLE}")
+
+
+def test_up_down_up_down_round_trip(aws: Aws) -> None:
+    for _ in range(2):
+        assert run_job("redshift_cluster_up", cluster_resource()).result.success
+        assert aws.cluster()["ClusterStatus"] == "available"
+        assert run_job("redshift_cluster_down", cluster_resource()).result.success
+        assert aws.client("redshift").describe_clusters()["Clusters"] == []
+        assert aws.security_group() is None
+
+
+# ---- the real AWS error codes, and the code's answer to each ----------------------------------
+
+
+def test_cluster_already_exists(aws: Aws) -> None:
+    lifecycle, _ = lifecycle_for(aws)
+    request = cluster_create_request(
+        lifecycle.spec, role_arn=ROLE_ARN, security_group_ids=[lifecycle.ensure_network_access()]
+    )
+    assert lifecycle.create_cluster(request) is True
+    redshift = aws.client("redshift")
+    assert error_code_of(redshift.create_cluster, **request) == "ClusterAlreadyExists"
+
+    assert lifecycle.create_cluster(request) is False  # the code's reading of that error
+    assert len(redshift.describe_clusters()["Clusters"]) == 1
+
+
+def test_cluster_not_found(aws: Aws) -> None:
+    redshift = aws.client("redshift")
+    assert error_code_of(redshift.describe_clusters, ClusterIdentifier=CLUSTER) == "ClusterNotFound"
+    assert (
+        error_code_of(
+            redshift.delete_cluster, ClusterIdentifier=CLUSTER, SkipFinalClusterSnapshot=True
+        )
+        == "ClusterNotFound"
+    )
+
+    lifecycle, log = lifecycle_for(aws)
+    assert lifecycle.describe_cluster() is None
+    assert lifecycle.delete_cluster() is False
+    assert lifecycle.pause() is False
+    with pytest.raises(RedshiftClusterError, match="no cluster sparkify-dwh to resume"):
+        lifecycle.resume()
+    assert "nothing to delete" in log.text()
+
+
+def test_duplicate_ingress_rule(aws: Aws) -> None:
+    lifecycle, log = lifecycle_for(aws)
+    group_id = lifecycle.ensure_network_access()
+    permission = {
+        "IpProtocol": "tcp",
+        "FromPort": 5439,
+        "ToPort": 5439,
+        "IpRanges": [{"CidrIp": DEFAULT_VPC_CIDR}],
+    }
+    ec2 = aws.client("ec2")
+    assert (
+        error_code_of(
+            ec2.authorize_security_group_ingress, GroupId=group_id, IpPermissions=[permission]
+        )
+        == "InvalidPermission.Duplicate"
+    )
+
+    assert lifecycle.ensure_network_access() == group_id
+    assert len(aws.ingress_rules(group_id)) == 1
+    assert "(InvalidPermission.Duplicate): nothing to do" in log.text()
+
+
+def test_role_still_having_policies(aws: Aws) -> None:
+    lifecycle, log = lifecycle_for(aws)
+    lifecycle.ensure_iam_role()
+    iam = aws.client("iam")
+    assert error_code_of(iam.delete_role, RoleName=ROLE) == "DeleteConflict"
+
+    assert lifecycle.delete_iam_role() is True
+    assert error_code_of(iam.get_role, RoleName=ROLE) == "NoSuchEntity"
+    assert f"deleted inline policy {POLICY} of IAM role {ROLE}" in log.text()
+    assert lifecycle.delete_iam_role() is False
+    assert f"no IAM role {ROLE} (NoSuchEntity): nothing to delete" in log.text()
+
+
+# ---- the request and the spec, without AWS ----------------------------------------------------
+
+
+def test_create_request_lets_redshift_manage_the_password() -> None:
+    spec = load_redshift_cluster_spec(SHIPPED_SPEC)
+    request = cluster_create_request(spec, role_arn=ROLE_ARN, security_group_ids=["sg-1"])
+
+    assert request["ManageMasterPassword"] is True
+    assert "MasterUserPassword" not in request
+    assert request["Encrypted"] is True
+    assert request["PubliclyAccessible"] is False
+    assert (request["ClusterType"], request["NumberOfNodes"]) == ("multi-node", 4)
+    assert request["IamRoles"] == [ROLE_ARN] and request["DefaultIamRoleArn"] == ROLE_ARN
+    assert request["VpcSecurityGroupIds"] == ["sg-1"]
+
+
+def test_weak_master_passwords_are_refused_before_any_call(tmp_path: Path) -> None:
+    unmanaged = load_redshift_cluster_spec(
+        spec_variant(tmp_path, {"manage_master_password = true": "manage_master_password = false"})
+    )
+    assert master_password_problems("Good-Pass-123") == []
+    assert set(master_password_problems("short")) >= {"8 to 64 characters", "a digit"}
+    assert master_password_problems("Has/Slash123")
+    with pytest.raises(RedshiftClusterError, match="does not meet Redshift's rules"):
+        cluster_create_request(
+            unmanaged, role_arn=ROLE_ARN, security_group_ids=["sg-1"], master_password="password"
+        )
+
+
+def test_the_shipped_spec() -> None:
+    spec = load_redshift_cluster_spec(SHIPPED_SPEC)
+
+    assert (spec.identifier, spec.number_of_nodes, spec.cluster_type) == (CLUSTER, 4, "multi-node")
+    assert (spec.publicly_accessible, spec.manage_master_password) == (False, True)
+    assert spec.allowed_cidr == DEFAULT_VPC_CIDR and not spec.opens_to_internet
+    assert spec.warnings() == []
+    settings = tomllib.loads(SHIPPED_SPEC.read_text())
+    keys = {key for table in settings.values() for key in table}
+    assert {key for key in keys if "password" in key or "secret" in key} == {
+        "manage_master_password"
+    }
+
+
+def test_spec_location_checkout_then_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(SPEC_PATH_ENV_VAR, raising=False)
+    assert infra_directory() == REPO / "infra"
+    assert default_spec_path() == SHIPPED_SPEC
+
+    elsewhere = spec_variant(tmp_path, {'identifier = "sparkify-dwh"': 'identifier = "elsewhere"'})
+    monkeypatch.setenv(SPEC_PATH_ENV_VAR, str(elsewhere))
+    assert default_spec_path() == elsewhere
+    assert load_redshift_cluster_spec().identifier == "elsewhere"  # policies found in infra/
+
+
+def test_spec_location_in_an_installed_wheel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Installed, the module sits in site-packages/sparkify_assets/lib/ with no infra/ two levels
+    up; the wheel carries infra/ as sparkify_assets/_infra (pyproject's force-include)."""
+    package = tmp_path / "site-packages" / "sparkify_assets"
+    (package / "lib").mkdir(parents=True)
+    shutil.copytree(REPO / "infra", package / "_infra")
+    module_path = package / "lib" / "redshift_cluster_spec.py"
+    shutil.copy(REPO / "sparkify_assets" / "lib" / "redshift_cluster_spec.py", module_path)
+    spec = importlib.util.spec_from_file_location("installed_redshift_cluster_spec", module_path)
+    assert spec and spec.loader
+    installed = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, installed)  # dataclasses look their module up
+    monkeypatch.delenv(SPEC_PATH_ENV_VAR, raising=False)
+    spec.loader.exec_module(installed)
+
+    assert installed.infra_directory() == package / "_infra"
+    assert (
+        installed.load_redshift_cluster_spec(
+            package / "_infra" / "redshift_cluster.toml"
+        ).identifier
+        == CLUSTER
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "complaint"),
+    [
+        ('identifier = "sparkify-dwh"', 'identifier = "Sparkify--DWH"', "cluster.identifier"),
+        ("number_of_nodes = 4", "number_of_nodes = 0", "cluster.number_of_nodes 0"),
+        ("number_of_nodes = 4", 'number_of_nodes = "4"', "must be an integer"),
+        ("port = 5439", "port = 6000", "listens on 5431-5455/8191-8215"),
+        ("publicly_accessible = false", "publically_accessible = false", "unknown setting"),
+        (f'allowed_cidr = "{DEFAULT_VPC_CIDR}"', 'allowed_cidr = "10.0.0.1/8"', "host bits set"),
+        (f'allowed_cidr = "{DEFAULT_VPC_CIDR}"', 'allowed_cidr = "::/0"', "IPv4"),
+        ('"song_data",', '"*",', "without wildcards"),
+        ('bucket = "udacity-dend"', 'bucket = "Not_A_Bucket"', "not an S3 bucket name"),
+        (
+            'trust_policy = "policies/redshift_trust_policy.json"',
+            'trust_policy = "policies/missing.json"',
+            "no policies/missing.json",
+        ),
+    ],
+)
+def test_invalid_specs_are_refused_with_the_reason(
+    tmp_path: Path, old: str, new: str, complaint: str
+) -> None:
+    with pytest.raises(RedshiftClusterSpecError, match=complaint.replace("(", r"\(")):
+        load_redshift_cluster_spec(spec_variant(tmp_path, {old: new}))
+
+
+def test_policy_documents_that_grant_too_much_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "policies").mkdir()
+    trusting_everyone = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
+    }
+    full_access = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+    }
+    (tmp_path / "policies" / "trust.json").write_text(json.dumps(trusting_everyone))
+    (tmp_path / "policies" / "full.json").write_text(json.dumps(full_access))
+    spec_path = spec_variant(
+        tmp_path,
+        {
+            'trust_policy = "policies/redshift_trust_policy.json"': 'trust_policy = "policies/trust.json"',
+            'permission_policy = "policies/redshift_s3_read_policy.json"': 'permission_policy = "policies/full.json"',
+        },
+    )
+
+    with pytest.raises(RedshiftClusterSpecError) as raised:
+        load_redshift_cluster_spec(spec_path)
+
+    message = str(raised.value)
+    assert "is not a service" in message
+    assert "action 's3:*' is not a read-only S3 action" in message
+    assert "resource '*' is not in a configured bucket" in message
+
+
+def test_permission_policy_uses_the_regions_partition() -> None:
+    spec = load_redshift_cluster_spec(SHIPPED_SPEC)
+    rendered = json.loads(
+        render_permission_policy(spec.permission_policy_template, spec.s3_read_access, "aws-cn")
+    )
+    assert rendered["Statement"][0]["Resource"] == "arn:aws-cn:s3:::udacity-dend"
+    assert json.loads(spec.permission_policy_document("cn-north-1")) == rendered

@@ -1,0 +1,498 @@
+"""Every SQL statement the Redshift engine can issue, parsed offline with sqlglot's Redshift dialect.
+
+No Redshift is reachable in the tests, so this is what stands between a typo and a failed production
+run: DDL, COPY, the temporary-table conversion, the shared transforms, checks, comments, row counts
+and catalog queries. sqlglot silently falls back to an opaque ``exp.Command`` for some input it
+cannot parse (invalid SQL among it), so a statement that parses only as a Command fails the test;
+the one exception is ``LOCK``, which sqlglot has no grammar for, and which is checked by pattern.
+COPY commands are parsed as the engine renders them and checked against an explicit allow-list of
+parameters (IAM_ROLE only for credentials).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel
+
+from sparkify_assets.lib import event_records, song_records
+from sparkify_assets.lib.redshift_warehouse import render_copy, render_lock
+from sparkify_assets.lib.sql_files import SqlStatement, all_statement_files, load_file, sql_root
+from sparkify_assets.lib.warehouse import WAREHOUSE_TABLES
+
+# The statement files the Redshift engine may run: every file but the PostgreSQL engine's own
+# (sql/redshift/, and the shared staging/, transform/, checks/, comments/, row_counts, catalog, ...).
+# A new shared file is checked here without being listed.
+POSTGRES_ONLY_PREFIX = "postgres/"
+
+# A literal of the right type for each %(name)s parameter any of those statements takes. A new
+# parameter name fails test_every_parameter_has_a_sample until it is added here.
+SAMPLE_PARAMETERS = {
+    "first_day": "DATE '2018-11-01'",
+    "end_day": "DATE '2018-11-02'",
+    "window_start": "TIMESTAMP '2018-11-01 00:00:00'",
+    "window_end": "TIMESTAMP '2018-11-02 00:00:00'",
+    "loaded_rows": "42",
+    "max_quarantine_share": "0.01",
+    "table_name": "'songplays'",
+    "log_date": "DATE '2018-11-01'",
+    "source_file": "'log_data/2018/11/2018-11-01-events.json'",
+    "source_kind": "'event'",
+    "line_number": "7",
+    "reason": "'rejected by Redshift COPY'",
+    "raw_text": "'{}'",
+    "rejected_at": "TIMESTAMP '2018-11-02 03:04:05'",
+    "run_id": "'0f3c2a1e-run'",
+}
+_PARAMETER = re.compile(r"%\((?P<name>[a-z_]+)\)s")
+
+SOURCE = "s3://sparkify-source/raw"
+COPY_VALUES = {
+    "iam_role": "arn:aws:iam::123456789012:role/sparkify-redshift-copy",
+    "region": "us-west-2",
+}
+# Every parameter a Redshift COPY of this project may carry, and those it must carry.
+ALLOWED_COPY_PARAMETERS = {"FORMAT AS JSON", "REGION", "MAXERROR", "COMPUPDATE", "STATUPDATE"}
+REQUIRED_COPY_PARAMETERS = {"FORMAT AS JSON", "REGION", "MAXERROR"}
+# LOCK is the only statement sqlglot cannot parse; this is all it may look like.
+LOCK_PATTERN = re.compile(r"^LOCK (?P<table>[a-z_]+)$")
+
+
+def redshift_file_keys() -> list[str]:
+    return [key for key in all_statement_files() if not key.startswith(POSTGRES_ONLY_PREFIX)]
+
+
+def file_statements() -> list[SqlStatement]:
+    return [sql for key in redshift_file_keys() for sql in load_file(key).values()]
+
+
+def rendered_statements() -> list[tuple[str, str]]:
+    """(key, SQL) of every statement as the engine sends it: COPY and LOCK rendered as in a run."""
+    rendered = []
+    for sql in file_statements():
+        if sql.key == "redshift/staging.copy_log_file":
+            for day in (date(2018, 11, 1), date(2018, 11, 30)):
+                key = f"log_data/{day:%Y/%m}/{day:%Y-%m-%d}-events.json"
+                text = render_copy(
+                    sql,
+                    source=f"{SOURCE}/{key}",
+                    jsonpaths=f"{SOURCE}/log_json_path.json",
+                    **COPY_VALUES,
+                )
+                rendered.append((sql.key, text))
+        elif sql.key == "redshift/staging.copy_song_files":
+            rendered.append(
+                (sql.key, render_copy(sql, source=f"{SOURCE}/song_data/", **COPY_VALUES))
+            )
+        elif sql.key == "redshift/catalog.lock_table_for_write":
+            rendered += [(sql.key, render_lock(table)) for table in WAREHOUSE_TABLES]
+        else:
+            rendered.append((sql.key, sql.text))
+    return rendered
+
+
+def with_sample_parameters(text: str) -> str:
+    return _PARAMETER.sub(lambda m: SAMPLE_PARAMETERS[m["name"]], text)
+
+
+def parse_redshift(text: str) -> exp.Expr:
+    """The one statement in ``text``, parsed strictly; raises if sqlglot cannot parse it."""
+    parsed = sqlglot.parse(text, read="redshift", error_level=ErrorLevel.RAISE)
+    statements = [e for e in parsed if e is not None]
+    assert len(statements) == 1, f"expected one statement, found {len(statements)}"
+    return statements[0]
+
+
+def opaque_parts(expression: exp.Expr) -> list[str]:
+    """The parts sqlglot could only keep as opaque commands."""
+    return [node.sql("redshift") for node in expression.find_all(exp.Command)]
+
+
+def copy_problems(expression: exp.Expr) -> list[str]:
+    """Why a parsed COPY breaks the project's rules (empty when it does not)."""
+    if not isinstance(expression, exp.Copy):
+        return ["not a COPY"]
+    problems = []
+    credentials = expression.args.get("credentials")
+    if not isinstance(credentials, exp.Credentials) or credentials.args.get("iam_role") is None:
+        problems.append("no IAM_ROLE")
+    else:
+        extra = {k for k, v in credentials.args.items() if v is not None and k != "iam_role"}
+        if extra:
+            problems.append(f"credentials other than IAM_ROLE: {sorted(extra)}")
+        role = credentials.args["iam_role"]
+        if not (isinstance(role, exp.Literal) and role.is_string):
+            problems.append("IAM_ROLE is not a quoted role ARN")
+    if expression.args.get("kind") is not True:
+        problems.append("not a COPY ... FROM")
+    files = expression.args.get("files") or []
+    if len(files) != 1 or not (
+        isinstance(files[0], exp.Literal) and str(files[0].this).startswith("s3://")
+    ):
+        problems.append("the source is not one s3:// literal")
+    names = set()
+    for parameter in expression.args.get("params") or []:
+        name = parameter.this.name.upper() if isinstance(parameter.this, exp.Var) else "?"
+        names.add(name)
+        if name not in ALLOWED_COPY_PARAMETERS:
+            problems.append(f"parameter {name} is not allowed")
+    missing = REQUIRED_COPY_PARAMETERS - names
+    if missing:
+        problems.append(f"missing {sorted(missing)}")
+    return problems
+
+
+# -- coverage ----------------------------------------------------------------------------------------
+
+
+def test_every_non_postgres_statement_file_is_checked() -> None:
+    """Only sql/postgres/ is not issued by the Redshift engine; everything else is parsed here."""
+    checked = set(redshift_file_keys())
+    assert {f"redshift/ddl/{t}" for t in WAREHOUSE_TABLES} <= checked
+    assert {"redshift/staging", "redshift/catalog", "row_counts", "catalog"} <= checked
+    assert {f"{kind}/{t}" for kind in ("checks", "comments") for t in WAREHOUSE_TABLES} - {
+        "checks/load_quarantine"
+    } <= checked
+    assert {f"transform/{t}" for t in ("users", "songs", "artists", "songplays", "time")} <= checked
+
+
+def test_every_parameter_has_a_sample() -> None:
+    used = {m["name"] for sql in file_statements() for m in _PARAMETER.finditer(sql.text)}
+    assert used <= set(SAMPLE_PARAMETERS), sorted(used - set(SAMPLE_PARAMETERS))
+
+
+def test_engine_statements_referenced_in_code_exist() -> None:
+    """Every ``statement("redshift/...")`` the engine names is in the SQL files."""
+    source = Path(__file__).parents[1] / "sparkify_assets/lib/redshift_warehouse.py"
+    keys = set(re.findall(r'statement\("([a-z_/]+\.[a-z_]+)"\)', source.read_text()))
+    assert keys, "no statement keys found"
+    known = {sql.key for sql in file_statements()}
+    assert keys <= known, sorted(keys - known)
+
+
+# -- parsing -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "text"), rendered_statements(), ids=[k for k, _ in rendered_statements()]
+)
+def test_statement_parses_as_redshift(key: str, text: str) -> None:
+    if key == "redshift/catalog.lock_table_for_write":
+        match = LOCK_PATTERN.fullmatch(text)
+        assert match and match["table"] in WAREHOUSE_TABLES, text
+        return
+    expression = parse_redshift(with_sample_parameters(text))
+    assert not opaque_parts(expression), f"{key} parses only as an opaque command"
+    if key.startswith("redshift/staging.copy_"):
+        assert not copy_problems(expression), copy_problems(expression)
+
+
+# PostgreSQL features Redshift does not have, which sqlglot's Redshift dialect still parses.
+NOT_ON_REDSHIFT_NODES = (exp.OnConflict, exp.Unnest, exp.Array, exp.ComputedColumnConstraint)
+NOT_ON_REDSHIFT_FUNCTIONS = {
+    "to_regclass",
+    "pg_advisory_xact_lock",
+    "pg_advisory_lock",
+    "array_agg",
+    "string_agg",
+    "gen_random_uuid",
+}
+
+
+@pytest.mark.parametrize(
+    ("key", "text"), rendered_statements(), ids=[k for k, _ in rendered_statements()]
+)
+def test_statement_uses_nothing_redshift_lacks(key: str, text: str) -> None:
+    if key == "redshift/catalog.lock_table_for_write":
+        return
+    expression = parse_redshift(with_sample_parameters(text))
+    found = [type(node).__name__ for node in expression.find_all(*NOT_ON_REDSHIFT_NODES)]
+    found += [
+        dtype.sql("redshift")
+        for dtype in expression.find_all(exp.DataType)
+        if dtype.is_type(
+            exp.DataType.Type.ARRAY, exp.DataType.Type.SERIAL, exp.DataType.Type.BIGSERIAL
+        )
+    ]
+    found += [
+        name
+        for node in expression.find_all(exp.Anonymous, exp.Func)
+        if (name := (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower())
+        in NOT_ON_REDSHIFT_FUNCTIONS
+    ]
+    assert not found, f"{key} uses {found}"
+
+
+def test_the_redshift_feature_check_catches_postgres_only_sql() -> None:
+    for text in (
+        "INSERT INTO users (user_id) VALUES (1) ON CONFLICT (user_id) DO NOTHING",
+        "SELECT t FROM UNNEST(CAST('{a}' AS TEXT[])) AS t",
+        "SELECT to_regclass('users')",
+    ):
+        expression = parse_redshift(text)
+        assert (
+            list(expression.find_all(*NOT_ON_REDSHIFT_NODES))
+            or any(
+                isinstance(n, exp.Anonymous) and n.name.lower() in NOT_ON_REDSHIFT_FUNCTIONS
+                for n in expression.find_all(exp.Anonymous)
+            )
+            or any(d.is_type(exp.DataType.Type.ARRAY) for d in expression.find_all(exp.DataType))
+        ), text
+
+
+def test_copy_statements_are_the_only_rendered_ones() -> None:
+    """{placeholders} appear only in the two COPY commands and the LOCK: everything else takes
+    bind parameters."""
+    templated = {sql.key for sql in file_statements() if re.search(r"\{[a-z_]+\}", sql.text)}
+    assert templated == {
+        "redshift/staging.copy_log_file",
+        "redshift/staging.copy_song_files",
+        "redshift/catalog.lock_table_for_write",
+    }
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "VACUUM staging_events",  # sqlglot keeps it as a Command
+        "CREATE TABLE t (a INT) DISTKEY",  # a DISTKEY without its column
+        "SELECT a FROM t WHERE",
+        "SELECT * FORM staging_events",
+    ],
+)
+def test_the_check_catches_unparseable_sql(bad: str) -> None:
+    try:
+        expression = parse_redshift(bad)
+    except sqlglot.errors.ParseError:
+        return
+    assert opaque_parts(expression) or isinstance(expression, exp.Command)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        f"COPY staged_events FROM '{SOURCE}/x' ACCESS_KEY_ID 'AKIA' SECRET_ACCESS_KEY 's'"
+        " FORMAT AS JSON 'auto' REGION 'us-west-2' MAXERROR 1",
+        f"COPY staged_events FROM '{SOURCE}/x' CREDENTIALS 'aws_access_key_id=AKIA;aws_secret_access_key=s'"
+        " FORMAT AS JSON 'auto' REGION 'us-west-2' MAXERROR 1",
+        f"COPY staged_events FROM '{SOURCE}/x' IAM_ROLE 'arn:aws:iam::123456789012:role/r'"
+        " FORMAT AS JSON 'auto' REGION 'us-west-2' MAXERROR 1 SESSION_TOKEN 't'",
+        f"COPY staged_events FROM '{SOURCE}/x' IAM_ROLE 'arn:aws:iam::123456789012:role/r'"
+        " FORMAT AS JSON 'auto' REGION 'us-west-2'",  # no MAXERROR
+        f"COPY staged_events FROM '{SOURCE}/x' IAM_ROLE 'arn:aws:iam::123456789012:role/r'"
+        " FORMAT AS JSON 'auto' REGION 'us-west-2' MAXERROR 1 ACCEPTANYDATE",
+        "COPY staged_events FROM 'https://example.com/x' IAM_ROLE 'arn:aws:iam::123456789012:role/r'"
+        " FORMAT AS JSON 'auto' REGION 'us-west-2' MAXERROR 1",
+    ],
+)
+def test_the_copy_allow_list_catches_other_copies(bad: str) -> None:
+    assert copy_problems(parse_redshift(bad))
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("source", "s3://bucket/key' IAM_ROLE 'arn:aws:iam::123456789012:role/x"),
+        ("source", "s3://bucket/key\\"),
+        ("source", "https://bucket/key"),
+        ("iam_role", "aws_access_key_id=AKIA;aws_secret_access_key=secret"),
+        ("iam_role", "arn:aws:iam::123456789012:role/x' ACCESS_KEY_ID 'y"),
+        ("region", "us-west-2' MAXERROR 100000 --"),
+    ],
+)
+def test_render_copy_refuses_values_that_are_not_plain(name: str, value: str) -> None:
+    sql = load_file("redshift/staging")["copy_song_files"]
+    values = {"source": f"{SOURCE}/song_data/", **COPY_VALUES, name: value}
+    with pytest.raises(ValueError, match=name):
+        render_copy(sql, **values)
+
+
+def test_render_copy_wants_exactly_its_placeholders() -> None:
+    sql = load_file("redshift/staging")["copy_song_files"]
+    with pytest.raises(ValueError, match="takes"):
+        render_copy(sql, source=f"{SOURCE}/song_data/", **COPY_VALUES, jsonpaths="s3://b/x")
+
+
+def test_render_lock_takes_project_tables_only() -> None:
+    assert render_lock("staging_events") == "LOCK staging_events"
+    with pytest.raises(ValueError):
+        render_lock("staging_events; DROP TABLE users")
+
+
+# -- DDL shape -------------------------------------------------------------------------------------
+
+
+def table_columns(create: exp.Expr) -> dict[str, exp.ColumnDef]:
+    assert isinstance(create, exp.Create)
+    schema = create.this
+    assert isinstance(schema, exp.Schema)
+    return {c.name: c for c in schema.expressions if isinstance(c, exp.ColumnDef)}
+
+
+def varchar_size(column: exp.ColumnDef) -> int | None:
+    kind = column.args["kind"]
+    if kind.this not in (exp.DataType.Type.VARCHAR, exp.DataType.Type.CHAR):
+        return None
+    (size,) = kind.expressions
+    return int(size.this.this if isinstance(size, exp.DataTypeParam) else size.this)
+
+
+def redshift_create(table: str) -> exp.Expr:
+    return parse_redshift(load_file(f"redshift/ddl/{table}")["create_table"].text)
+
+
+def postgres_create(table: str) -> exp.Expr:
+    return sqlglot.parse_one(
+        load_file(f"postgres/ddl/{table}")["create_table"].text, read="postgres"
+    )
+
+
+def temp_create(name: str) -> exp.Expr:
+    return parse_redshift(load_file("redshift/staging")[name].text)
+
+
+def _snake(field: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", field).lower()
+
+
+@pytest.mark.parametrize("table", WAREHOUSE_TABLES)
+def test_redshift_tables_have_the_postgres_columns(table: str) -> None:
+    """Same names, order and NOT NULLs: the shared SQL then means the same on both engines."""
+
+    def not_null(create: exp.Expr) -> list[tuple[str, bool]]:
+        result = []
+        for name, column in table_columns(create).items():
+            flags = {type(c.kind) for c in column.constraints}
+            result.append(
+                (
+                    name,
+                    exp.NotNullColumnConstraint in flags or exp.PrimaryKeyColumnConstraint in flags,
+                )
+            )
+        return result
+
+    assert list(table_columns(redshift_create(table))) == list(
+        table_columns(postgres_create(table))
+    )
+    redshift_keys = {
+        c.name for c in redshift_create(table).find_all(exp.PrimaryKey) for c in c.expressions
+    }
+    redshift_shape = [(n, nn or n in redshift_keys) for n, nn in not_null(redshift_create(table))]
+    assert redshift_shape == not_null(postgres_create(table))
+
+
+def test_event_text_columns_use_the_parser_limits() -> None:
+    """The Redshift VARCHAR byte sizes are exactly event_records.TEXT_LIMITS, in the permanent
+    table and in the COPY target (where a longer text becomes a rejected line)."""
+    staging = table_columns(redshift_create("staging_events"))
+    staged = table_columns(temp_create("create_staged_events"))
+    for field, limit in event_records.TEXT_LIMITS.items():
+        assert varchar_size(staging[_snake(field)]) == limit, field
+        assert varchar_size(staged[field.lower()]) == limit, field
+    assert not {
+        name
+        for name, column in staging.items()
+        if varchar_size(column) is not None
+        and name not in {_snake(f) for f in event_records.TEXT_LIMITS}
+        and name != "source_file"
+    }
+
+
+def test_song_text_columns_use_the_parser_limits() -> None:
+    staging = table_columns(redshift_create("staging_songs"))
+    staged = table_columns(temp_create("create_staged_songs"))
+    for field, limit in song_records.TEXT_LIMITS.items():
+        assert varchar_size(staging[field]) == limit, field
+        assert varchar_size(staged[field]) == limit, field
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "limit"),
+    [
+        ("users", "first_name", event_records.TEXT_LIMITS["firstName"]),
+        ("users", "last_name", event_records.TEXT_LIMITS["lastName"]),
+        ("users", "gender", event_records.TEXT_LIMITS["gender"]),
+        ("users", "level", event_records.TEXT_LIMITS["level"]),
+        ("songplays", "level", event_records.TEXT_LIMITS["level"]),
+        ("songplays", "location", event_records.TEXT_LIMITS["location"]),
+        ("songplays", "user_agent", event_records.TEXT_LIMITS["userAgent"]),
+        ("songplays", "song_id", song_records.TEXT_LIMITS["song_id"]),
+        ("songplays", "artist_id", song_records.TEXT_LIMITS["artist_id"]),
+        ("songs", "song_id", song_records.TEXT_LIMITS["song_id"]),
+        ("songs", "title", song_records.TEXT_LIMITS["title"]),
+        ("songs", "artist_id", song_records.TEXT_LIMITS["artist_id"]),
+        ("artists", "artist_id", song_records.TEXT_LIMITS["artist_id"]),
+        ("artists", "name", song_records.TEXT_LIMITS["artist_name"]),
+        ("artists", "location", song_records.TEXT_LIMITS["artist_location"]),
+    ],
+)
+def test_star_text_columns_hold_their_source(table: str, column: str, limit: int) -> None:
+    assert varchar_size(table_columns(redshift_create(table))[column]) == limit
+
+
+def test_quarantine_raw_text_holds_the_kept_characters() -> None:
+    from sparkify_assets.lib.quarantine import RAW_TEXT_LIMIT
+
+    columns = table_columns(redshift_create("load_quarantine"))
+    assert varchar_size(columns["raw_text"]) == 4 * RAW_TEXT_LIMIT  # UTF-8: up to 4 bytes each
+
+
+@pytest.mark.parametrize(
+    ("table", "distribution", "sort_key"),
+    [
+        ("staging_events", "DISTKEY(user_id)", "log_date"),
+        ("staging_songs", "DISTSTYLE ALL", "song_id"),
+        ("load_quarantine", "DISTSTYLE EVEN", "source_kind, log_date"),
+        ("users", "DISTSTYLE ALL", "user_id"),
+        ("songs", "DISTSTYLE ALL", "song_id"),
+        ("artists", "DISTSTYLE ALL", "artist_id"),
+        ("songplays", "DISTKEY(start_time)", "start_time"),
+        ("time", "DISTKEY(start_time)", "start_time"),
+    ],
+)
+def test_distribution_and_sort_keys(table: str, distribution: str, sort_key: str) -> None:
+    """The keys docs/redshift.md justifies, written at table level."""
+    create = redshift_create(table)
+    properties = create.args["properties"].sql("redshift")
+    assert distribution in properties
+    assert f"SORTKEY({sort_key})" in properties
+    # Every column says how it is compressed; sort-key columns are left RAW.
+    for name, column in table_columns(create).items():
+        encodings = [
+            c for c in column.constraints if isinstance(c.kind, exp.EncodeColumnConstraint)
+        ]
+        assert len(encodings) == 1, name
+        if name == sort_key.split(", ")[0]:
+            assert encodings[0].kind.this.name.upper() == "RAW", name
+
+
+def test_jsonpaths_file_maps_the_event_fields_in_copy_order() -> None:
+    shipped = json.loads((sql_root() / "redshift/log_json_path.json").read_text())
+    assert shipped == {"jsonpaths": [f"$['{f}']" for f in event_records.EVENT_FIELDS]}
+    copy = parse_redshift(
+        render_copy(
+            load_file("redshift/staging")["copy_log_file"],
+            source=f"{SOURCE}/log_data/2018/11/2018-11-01-events.json",
+            jsonpaths=f"{SOURCE}/log_json_path.json",
+            **COPY_VALUES,
+        )
+    )
+    assert isinstance(copy, exp.Copy)
+    copied_columns = [c.name for c in copy.this.expressions]
+    assert copied_columns == [f.lower() for f in event_records.EVENT_FIELDS]
+    # ... and they are the first columns of the COPY target, in that order.
+    assert list(table_columns(temp_create("create_staged_events")))[: len(copied_columns)] == (
+        copied_columns
+    )
+
+
+def test_song_copy_target_columns_are_the_song_object_keys() -> None:
+    """FORMAT AS JSON 'auto' matches object keys to column names."""
+    staged = list(table_columns(temp_create("create_staged_songs")))
+    assert staged == [c for c in song_records.SONG_COLUMNS if c != "source_file"]

@@ -1,0 +1,904 @@
+"""The Redshift engine's own Python path, run for real against PostgreSQL through redshift_connector.
+
+redshift_connector cannot talk to stock PostgreSQL by itself (it insists on SSL, sends startup
+parameters PostgreSQL rejects, and its SCRAM is broken); tests.support.redshift_wire_proxy declines
+SSL and drops those parameters, and the test role logs in with md5. Everything after the startup
+message is the real driver against a real server: connection, pyformat parameters, transactions,
+error mapping, LOCK, the catalog queries, the temporary-table conversion and quarantine SQL, the
+shared transforms and checks.
+
+Two things only Redshift has are stood in for, and nothing else:
+
+* the tables are created from the Redshift DDL with its distribution, sort-key and ENCODE clauses
+  removed (sqlglot), since PostgreSQL has no such clauses;
+* ``COPY ... FROM 's3://...'`` is replaced (``EmulatedCopyWarehouse.run_copy``) by inserting the
+  rows the COPY would load into its temporary table, and its bookkeeping (``stl_load_errors``,
+  ``pg_last_copy_id()``, ``pg_last_copy_count()``) is emulated by a table and two SQL functions,
+  written on a separate connection as Redshift writes its system logs outside the transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+import dagster as dg
+import psycopg
+import pytest
+import sqlglot
+from psycopg import sql as pgsql
+from sqlglot import exp
+
+from sparkify_assets.lib import redshift_warehouse
+from sparkify_assets.lib.asset_results import run_table_checks
+from sparkify_assets.lib.load_window import LoadWindow
+from sparkify_assets.lib.postgres_warehouse import PostgresWarehouse
+from sparkify_assets.lib.redshift_warehouse import (
+    RedshiftError,
+    RedshiftLoadRejected,
+    RedshiftSession,
+    RedshiftTarget,
+    RedshiftWarehouse,
+    connect_arguments,
+)
+from sparkify_assets.lib.sample_data import SampleSpec, write_sample_source
+from sparkify_assets.lib.source_tree import LocalSourceTree
+from sparkify_assets.lib.sql_files import SqlStatement, statement
+from sparkify_assets.lib.warehouse import WAREHOUSE_TABLES, transform_statements
+from sparkify_assets.lib.warehouse_connection import WarehouseSettings, connect_warehouse
+from tests.conftest import new_database
+from tests.support.redshift_wire_proxy import (
+    PasswordLogin,
+    RedshiftWireProxy,
+    require_password_logins,
+)
+
+ETL = PasswordLogin("sparkify_etl", "Etl-secret 'quoted' p@ss", "md5")
+BUCKET_URL = "s3://sparkify-test-source/raw"
+IAM_ROLE = "arn:aws:iam::123456789012:role/sparkify-redshift-copy"
+REGION = "us-west-2"
+SPEC = SampleSpec(seed=11, days=4, events_per_day=120, users=20, catalog_songs=40)
+FIRST_DAY = SPEC.start
+WINDOW = LoadWindow(FIRST_DAY, FIRST_DAY + timedelta(days=SPEC.days))
+
+
+# -- servers, databases, connections ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def etl_login(postgres_admin_url: str) -> str:
+    """The admin URL, after making the ETL role log in with an md5 password (other roles keep
+    their own pg_hba.conf lines)."""
+    require_password_logins(postgres_admin_url, [ETL])
+    return postgres_admin_url
+
+
+@pytest.fixture(scope="module")
+def proxy(etl_login: str) -> Iterator[RedshiftWireProxy]:
+    with RedshiftWireProxy.for_url(etl_login) as running:
+        yield running
+
+
+# The Redshift system objects the engine reads after a COPY, as PostgreSQL objects.
+_EMULATED_SYSTEM_OBJECTS = [
+    """CREATE TABLE stl_load_errors (
+        query INTEGER, pid INTEGER, filename CHAR(256), line_number BIGINT, colname CHAR(127),
+        err_code INTEGER, err_reason CHAR(100), raw_field_value CHAR(1024), raw_line CHAR(1024))""",
+    "CREATE TABLE emulated_copies (query INTEGER, pid INTEGER, loaded BIGINT)",
+    """CREATE FUNCTION pg_last_copy_id() RETURNS INTEGER LANGUAGE sql STABLE AS
+        'SELECT COALESCE(MAX(query), -1) FROM emulated_copies WHERE pid = pg_backend_pid()'""",
+    """CREATE FUNCTION pg_last_copy_count() RETURNS BIGINT LANGUAGE sql STABLE AS
+        'SELECT COALESCE((SELECT loaded FROM emulated_copies WHERE pid = pg_backend_pid()
+                          ORDER BY query DESC LIMIT 1), 0)'""",
+]
+
+
+@dataclass
+class Database:
+    admin_url: str  # psycopg URL of the database, as the superuser: an independent observer
+    redshift_url: str  # redshift://sparkify_etl@127.0.0.1:<proxy>/<db>?sslmode=disable
+
+    def settings(self, **overrides: str) -> WarehouseSettings:
+        values = {
+            "url": self.redshift_url,
+            "password": ETL.password,
+            "iam_role_arn": IAM_ROLE,
+            "region": REGION,
+        }
+        values.update(overrides)
+        return WarehouseSettings(**values)
+
+    def rows(self, query: str) -> list[tuple[Any, ...]]:
+        with psycopg.connect(self.admin_url) as connection:
+            return connection.execute(query).fetchall()
+
+
+@pytest.fixture
+def database(etl_login: str, proxy: RedshiftWireProxy) -> Iterator[Database]:
+    with new_database(etl_login) as url:
+        name = urlsplit(url).path.lstrip("/")
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(
+                pgsql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+                    pgsql.Identifier(name), pgsql.Identifier(ETL.user)
+                )
+            )
+            admin.execute(
+                pgsql.SQL("ALTER SCHEMA public OWNER TO {}").format(pgsql.Identifier(ETL.user))
+            )
+            for ddl in _EMULATED_SYSTEM_OBJECTS:
+                admin.execute(ddl)
+            admin.execute(
+                pgsql.SQL("GRANT ALL ON stl_load_errors, emulated_copies TO {}").format(
+                    pgsql.Identifier(ETL.user)
+                )
+            )
+        yield Database(url, f"redshift://{ETL.user}@127.0.0.1:{proxy.port}/{name}?sslmode=disable")
+
+
+def postgres_shape(sql: SqlStatement) -> SqlStatement:
+    """A Redshift CREATE TABLE without its DISTSTYLE/DISTKEY/SORTKEY and ENCODE clauses, as
+    PostgreSQL SQL; other statements (COMMENT ON) unchanged."""
+    create = sqlglot.parse_one(sql.text, read="redshift")
+    if not isinstance(create, exp.Create):
+        return sql
+    properties = create.args.get("properties")
+    if properties is not None:
+        for prop in list(properties.expressions):
+            if isinstance(prop, exp.DistKeyProperty | exp.DistStyleProperty | exp.SortKeyProperty):
+                prop.pop()
+        if not properties.expressions:
+            properties.pop()
+    for constraint in list(create.find_all(exp.ColumnConstraint)):
+        if isinstance(constraint.kind, exp.EncodeColumnConstraint):
+            constraint.pop()
+    return SqlStatement(key=sql.key, text=create.sql("postgres"), path=sql.path)
+
+
+@pytest.fixture
+def postgres_shaped_ddl(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ensure_tables runs the Redshift DDL with only the PostgreSQL-unknown clauses removed."""
+    original = redshift_warehouse.ddl_statements
+
+    def shaped(engine: str, table: str) -> Iterator[SqlStatement]:
+        assert engine == "redshift"
+        for sql in original(engine, table):
+            yield postgres_shape(sql)
+
+    monkeypatch.setattr(redshift_warehouse, "ddl_statements", shaped)
+
+
+class S3UrlTree(LocalSourceTree):
+    """A local source tree that says it is ``BUCKET_URL``: what the Redshift engine asks of it is
+    the URL and the keys; the emulated COPY reads the files locally."""
+
+    @property
+    def url(self) -> str:
+        return BUCKET_URL
+
+
+# -- the COPY stand-in ------------------------------------------------------------------------------
+
+
+class EmulatedCopyWarehouse(RedshiftWarehouse):
+    """RedshiftWarehouse whose COPY is emulated: the rendered COPY text is parsed, its s3:// source
+    read from the local tree, and each line inserted into the COPY target or rejected the way
+    Redshift rejects it (a malformed JSON line, a text longer than its VARCHAR, a value of the
+    wrong type). Everything around the COPY is the engine's own code."""
+
+    root: Path
+    admin_url: str
+    max_errors: int | None = None  # None: the COPY's own MAXERROR
+
+    def run_copy(self, session: RedshiftSession, key: str, text: str) -> None:
+        copy = sqlglot.parse_one(text, read="redshift")
+        assert isinstance(copy, exp.Copy)
+        source = copy.args["files"][0].this
+        params = {p.this.name.upper(): p.args.get("expression") for p in copy.args["params"]}
+        max_errors = (
+            self.max_errors if self.max_errors is not None else int(params["MAXERROR"].this)
+        )
+        relative = source.removeprefix(BUCKET_URL + "/")
+        files = sorted(
+            p
+            for p in self.root.glob("**/*")
+            if p.is_file() and p.relative_to(self.root).as_posix().startswith(relative)
+        )
+        target = copy.this.this.name
+        columns = [c.name for c in copy.this.expressions]
+        auto = not columns  # FORMAT AS JSON 'auto': one object per file, keys are column names
+        if auto:
+            columns = [
+                "num_songs",
+                "artist_id",
+                "artist_latitude",
+                "artist_longitude",
+                "artist_location",
+                "artist_name",
+                "song_id",
+                "title",
+                "duration",
+                "year",
+            ]
+            jsonpaths = columns
+        else:
+            jsonpaths_url = params["FORMAT AS JSON"].this
+            paths = json.loads(
+                (self.root / jsonpaths_url.removeprefix(BUCKET_URL + "/")).read_text()
+            )
+            jsonpaths = [re.fullmatch(r"\$\['(.+)'\]", p)[1] for p in paths["jsonpaths"]]  # type: ignore[index]
+        types = self._column_types(session, target)
+        (pid,) = session.query(_adhoc("SELECT pg_backend_pid() AS pid"))
+        loaded, errors = 0, []
+        for path in files:
+            url = f"{BUCKET_URL}/{path.relative_to(self.root).as_posix()}"
+            records = [path.read_bytes()] if auto else path.read_bytes().splitlines()
+            for number, raw in enumerate(records, start=1):
+                if not raw.strip():
+                    continue
+                row, problem = _convert(raw, jsonpaths, [types[c] for c in columns])
+                if problem is not None:
+                    errors.append((url, number, *problem, raw.decode("utf-8", "replace")[:1024]))
+                    continue
+                insert = f"INSERT INTO {target} ({', '.join(columns)}) VALUES ({', '.join(['%(v' + str(i) + ')s' for i in range(len(columns))])})"
+                session.execute(_adhoc(insert), {f"v{i}": v for i, v in enumerate(row)})
+                loaded += 1
+        with psycopg.connect(self.admin_url, autocommit=True) as system:
+            (query,) = system.execute(
+                "SELECT COALESCE(MAX(query), 1000) + 1 FROM emulated_copies"
+            ).fetchone()  # type: ignore[misc]
+            system.execute(
+                "INSERT INTO emulated_copies VALUES (%s, %s, %s)", (query, pid["pid"], loaded)
+            )
+            for error in errors:
+                system.execute(
+                    "INSERT INTO stl_load_errors VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    (query, pid["pid"], *error),
+                )
+        if len(errors) > max_errors:
+            # What Redshift answers when more lines than MAXERROR are rejected.
+            session.execute_rendered(
+                key,
+                f"DO $$ BEGIN RAISE EXCEPTION 'Load into table ''{target}'' failed.  Check"
+                " ''stl_load_errors'' system table for details.' USING ERRCODE = 'XX000'; END $$",
+            )
+
+    @staticmethod
+    def _column_types(session: RedshiftSession, table: str) -> dict[str, tuple[str, int | None]]:
+        rows = session.query(
+            _adhoc(
+                "SELECT column_name, data_type, character_maximum_length FROM"
+                " information_schema.columns WHERE table_name = %(t)s"
+            ),
+            {"t": table},
+        )
+        return {
+            str(r["column_name"]): (
+                str(r["data_type"]),
+                cast(int | None, r["character_maximum_length"]),
+            )
+            for r in rows
+        }
+
+
+def _adhoc(text: str) -> SqlStatement:
+    return SqlStatement(key="tests/emulated_copy", text=text, path=Path(__file__))
+
+
+def _convert(
+    raw: bytes, fields: list[str], types: list[tuple[str, int | None]]
+) -> tuple[list[object], tuple[str, int, str, str] | None]:
+    """The row COPY would load from one JSON record, or (column, code, reason, value) of its
+    rejection."""
+    try:
+        record = json.loads(raw)
+        if not isinstance(record, dict):
+            raise ValueError
+    except ValueError:
+        return [], ("", 1224, "Invalid JSON object", "")
+    row: list[object] = []
+    for field, (kind, size) in zip(fields, types, strict=True):
+        value = record.get(field)
+        if value is None:
+            row.append(None)
+        elif kind == "character varying":
+            text = value if isinstance(value, str) else json.dumps(value)
+            if size is not None and len(text.encode()) > size:
+                return [], (field.lower(), 1204, "String length exceeds DDL length", text[:1024])
+            row.append(text)
+        elif kind in ("integer", "bigint"):
+            if isinstance(value, bool) or not isinstance(value, int | str):
+                return [], (
+                    field.lower(),
+                    1207,
+                    "Invalid digit, Value '.', Pos 0, Type: Integer",
+                    str(value),
+                )
+            try:
+                number = int(value)
+            except ValueError:
+                return [], (field.lower(), 1207, "Invalid digit", str(value))
+            limit = 2**31 if kind == "integer" else 2**63
+            if not -limit <= number < limit:
+                return [], (field.lower(), 1216, "Overflow", str(value))
+            row.append(number)
+        elif kind == "double precision":
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return [], (field.lower(), 1213, "Missing data for not-null field", str(value))
+            row.append(float(value))
+        else:
+            raise AssertionError(kind)
+    return row, None
+
+
+@pytest.fixture(scope="module")
+def sample_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("redshift_source")
+    write_sample_source(root, SPEC)
+    return root
+
+
+def open_emulated(database: Database, root: Path, **overrides: str) -> EmulatedCopyWarehouse:
+    connected = RedshiftWarehouse.connect(database.settings(**overrides))
+    warehouse = EmulatedCopyWarehouse(
+        connected._connection,
+        target=connected.target,
+        iam_role_arn=connected.iam_role_arn,
+        region=connected.region,
+        secrets=connected._secrets,
+    )
+    warehouse.root = root
+    warehouse.admin_url = database.admin_url
+    return warehouse
+
+
+# -- connection settings (no server) ----------------------------------------------------------------
+
+
+def test_url_defaults_to_verified_ssl_on_port_5439() -> None:
+    target = RedshiftTarget.from_url(
+        "redshift://etl@sparkify.c1abc2def3gh.us-west-2.redshift.amazonaws.com/sparkify"
+    )
+    assert (target.port, target.database, target.sslmode) == (5439, "sparkify", "verify-full")
+    assert (target.cluster_identifier, target.region) == ("sparkify", "us-west-2")
+    arguments = connect_arguments(target, WarehouseSettings(url="x", password="pw"))
+    assert arguments["ssl"] is True and arguments["sslmode"] == "verify-full"
+    assert (arguments["user"], arguments["password"]) == ("etl", "pw")
+    verify_ca = RedshiftTarget.from_url("redshift://etl@db.example.com:5439/dev?sslmode=verify-ca")
+    assert connect_arguments(verify_ca, WarehouseSettings(password="pw"))["sslmode"] == "verify-ca"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redshift://etl@db.example.com:5439/dev?sslmode=disable",
+        "redshift://etl@10.0.0.5:5439/dev?sslmode=disable",
+        "redshift://etl@db.example.com/dev?sslmode=require",  # the driver would ignore it
+        "redshift://etl@db.example.com/dev?sslmode=prefer",
+    ],
+)
+def test_ssl_cannot_be_switched_off_for_a_real_host(url: str) -> None:
+    with pytest.raises(ValueError, match="sslmode"):
+        RedshiftTarget.from_url(url)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]"])
+def test_ssl_off_only_for_loopback(host: str) -> None:
+    target = RedshiftTarget.from_url(f"redshift://etl@{host}:6000/dev?sslmode=disable")
+    arguments = connect_arguments(target, WarehouseSettings(password="pw"))
+    assert arguments["ssl"] is False and "sslmode" not in arguments
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("redshift://etl:secret@db.example.com/dev", "SPARKIFY_WAREHOUSE_PASSWORD"),
+        ("redshift://db.example.com/dev", "user"),
+        ("redshift://etl@db.example.com/dev?ssl=false", "unknown"),
+        ("postgresql://etl@db.example.com/dev", "redshift://"),
+    ],
+)
+def test_bad_urls(url: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        RedshiftTarget.from_url(url)
+
+
+def test_a_misconfigured_url_fails_the_step_without_retries() -> None:
+    settings = WarehouseSettings(
+        url="redshift://etl@db.example.com/dev?sslmode=disable", password="pw"
+    )
+    with pytest.raises(dg.Failure) as failed:
+        RedshiftWarehouse.connect(settings)  # refused before any network access
+    assert not failed.value.allow_retries
+    assert "sslmode=disable is only for a loopback host" in str(failed.value.description)
+
+
+def test_iam_authentication_when_there_is_no_password() -> None:
+    target = RedshiftTarget.from_url(
+        "redshift://etl@sparkify.c1abc2def3gh.us-west-2.redshift.amazonaws.com:5439/sparkify"
+    )
+    arguments = connect_arguments(target, WarehouseSettings(region="eu-west-1"))
+    assert arguments["iam"] is True
+    assert (arguments["db_user"], arguments["cluster_identifier"]) == ("etl", "sparkify")
+    assert arguments["region"] == "eu-west-1"  # the setting wins over the host's region
+    assert arguments["ssl"] is True
+    custom = RedshiftTarget.from_url("redshift://etl@warehouse.example.com/dev")
+    with pytest.raises(ValueError, match="cluster_identifier"):
+        connect_arguments(custom, WarehouseSettings())
+    named = RedshiftTarget.from_url(
+        "redshift://etl@warehouse.example.com/dev?cluster_identifier=prod"
+    )
+    assert connect_arguments(named, WarehouseSettings())["cluster_identifier"] == "prod"
+
+
+# -- the driver path through the proxy --------------------------------------------------------------
+
+
+def test_connects_through_the_warehouse_settings(database: Database) -> None:
+    with connect_warehouse(database.settings()) as warehouse:
+        assert isinstance(warehouse, RedshiftWarehouse)
+        assert warehouse.engine == "redshift"
+        (location,) = warehouse.query(statement("catalog.current_location"))
+        assert location["schema_name"] == "public"
+        (session,) = warehouse.query(
+            _adhoc(
+                "SELECT current_user AS who, a.application_name, s.ssl FROM pg_stat_activity a"
+                " JOIN pg_stat_ssl s USING (pid) WHERE a.pid = pg_backend_pid()"
+            )
+        )
+    assert session == {"who": ETL.user, "application_name": "sparkify_assets", "ssl": False}
+
+
+def test_pyformat_parameters_of_every_type(database: Database) -> None:
+    sql = _adhoc(
+        "SELECT %(day)s AS day, %(moment)s AS moment, %(text)s AS text, %(count)s AS count,"
+        " %(share)s AS share, CAST(%(missing)s AS INTEGER) AS missing, %(count)s + 1 AS again"
+    )
+    params = {
+        "day": date(2018, 11, 1),
+        "moment": datetime(2018, 11, 1, 21, 1, 46, 796000),
+        "text": "O'Brien; DROP TABLE users --",
+        "count": 70_000,
+        "share": 0.01,
+        "missing": None,
+    }
+    with RedshiftWarehouse.connect(database.settings()) as warehouse:
+        (row,) = warehouse.query(sql, params)
+    assert row == {**params, "missing": None, "again": 70_001}
+
+
+def test_a_failed_statement_rolls_the_transaction_back(database: Database) -> None:
+    with RedshiftWarehouse.connect(database.settings()) as warehouse:
+        with warehouse.transaction() as session:
+            session.execute(_adhoc("CREATE TABLE probe (n INTEGER)"))
+        with pytest.raises(RedshiftError) as failed, warehouse.transaction() as session:
+            assert session.execute(_adhoc("INSERT INTO probe VALUES (1), (2)")) == 2
+            session.execute(_adhoc("INSERT INTO probe VALUES ('not a number')"))
+        assert failed.value.sqlstate == "22P02"
+        assert failed.value.statement_key == "tests/emulated_copy"
+        assert not failed.value.retryable
+        # The connection is usable again and the first insert is gone.
+        assert warehouse.query(_adhoc("SELECT COUNT(*) AS n FROM probe")) == [{"n": 0}]
+        with warehouse.transaction() as session:
+            session.execute(_adhoc("INSERT INTO probe VALUES (3)"))
+    assert database.rows("SELECT n FROM probe") == [(3,)]
+
+
+def test_errors_name_the_statement_never_its_sql(database: Database) -> None:
+    secret_sql = _adhoc("SELECT password_column_that_is_not_there FROM nowhere_table")
+    with RedshiftWarehouse.connect(database.settings()) as warehouse:
+        with pytest.raises(RedshiftError) as missing:
+            warehouse.query(secret_sql)
+        with pytest.raises(RedshiftError) as syntax:
+            warehouse.query(SqlStatement("checks/users.unique_ids", "SELEC 1", Path("x")))
+        with pytest.raises(RedshiftError) as serialization:
+            warehouse.query(
+                _adhoc(
+                    "DO $$ BEGIN RAISE EXCEPTION '1023 Serializable isolation violation on table'"
+                    " USING ERRCODE = 'XX000'; END $$"
+                )
+            )
+    assert missing.value.sqlstate == "42P01" and not missing.value.retryable
+    assert "nowhere_table" in str(missing.value)  # the server's message ...
+    assert "password_column_that_is_not_there FROM" not in str(missing.value)  # ... not the SQL
+    assert str(syntax.value.description).startswith(
+        "Redshift statement checks/users.unique_ids failed"
+    )
+    assert syntax.value.sqlstate == "42601"
+    assert serialization.value.retryable  # a retry can fix it
+    assert isinstance(serialization.value, dg.Failure)
+    assert serialization.value.allow_retries
+
+
+def test_connection_failures(database: Database, proxy: RedshiftWireProxy) -> None:
+    with pytest.raises(RedshiftError) as wrong_password:
+        RedshiftWarehouse.connect(database.settings(password="wrong " + ETL.password))
+    assert wrong_password.value.sqlstate == "28P01"
+    assert not wrong_password.value.retryable
+    assert ETL.password not in str(wrong_password.value)
+    assert ETL.password not in repr(wrong_password.value.metadata)
+
+    closed_port = database.redshift_url.replace(f":{proxy.port}/", ":1/")
+    with pytest.raises(RedshiftError) as refused:
+        RedshiftWarehouse.connect(database.settings(url=closed_port))
+    assert refused.value.retryable  # a network failure may pass
+
+
+def test_lock_for_write_blocks_other_writers(database: Database, postgres_shaped_ddl: None) -> None:
+    with RedshiftWarehouse.connect(database.settings()) as warehouse:
+        warehouse.ensure_tables()
+        with warehouse.transaction() as session:
+            session.lock_for_write("users")
+            with psycopg.connect(database.admin_url) as other:
+                other.execute("SET lock_timeout = '200ms'")
+                with pytest.raises(psycopg.errors.LockNotAvailable):
+                    other.execute("INSERT INTO users VALUES (1, 'a', 'b', 'F', 'free')")
+        with pytest.raises(ValueError), warehouse.transaction() as session:
+            session.lock_for_write("pg_authid")
+
+
+def test_ensure_tables_and_describe(database: Database, postgres_shaped_ddl: None) -> None:
+    with RedshiftWarehouse.connect(database.settings()) as warehouse:
+        warehouse.ensure_tables()
+        warehouse.ensure_tables()  # idempotent
+        described = warehouse.describe_table("staging_events")
+    assert {
+        r[0]
+        for r in database.rows(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+        )
+    } >= set(WAREHOUSE_TABLES)
+    assert described.description and "log day" in described.description
+    columns = {c.name: c for c in described.columns}
+    assert list(columns)[:2] == ["log_date", "artist"]
+    assert columns["artist"].data_type == "character varying(512)"
+    assert columns["log_date"].not_null and not columns["artist"].not_null
+    assert columns["start_time"].description == "Event time as a UTC timestamp."
+
+
+# -- staging, transforms and checks through the driver ----------------------------------------------
+
+
+def run_pipeline(
+    warehouse: Any, tree: Any, window: LoadWindow, log: Any
+) -> dict[str, list[dg.AssetCheckResult]]:
+    """What the assets do, in their order: both loads, every transform, every check."""
+    warehouse.ensure_tables()
+    songs = warehouse.load_song_catalog(tree, run_id="run-1", log=log)
+    events = warehouse.load_event_days(tree, window, run_id="run-1", log=log)
+    params = window.sql_params()
+    for table, table_params in (
+        ("users", params),
+        ("songs", {}),
+        ("artists", {}),
+        ("songplays", params),
+        ("time", params),
+    ):
+        warehouse.replace_rows(table, transform_statements(table), table_params)
+    checks = {
+        "staging_events": run_table_checks(
+            warehouse,
+            "staging_events",
+            {**params, "loaded_rows": events.rows_loaded, "max_quarantine_share": 0.05},
+        ),
+        "staging_songs": run_table_checks(
+            warehouse,
+            "staging_songs",
+            {"loaded_rows": songs.rows_loaded, "max_quarantine_share": 0.05},
+        ),
+    }
+    for table in ("users", "songs", "artists", "songplays", "time"):
+        checks[table] = run_table_checks(warehouse, table, params)
+    return checks
+
+
+TABLE_COLUMNS = {
+    "staging_events": "log_date, artist, auth, first_name, gender, item_in_session, last_name,"
+    " length, level, location, method, page, registration, session_id, song, status, ts,"
+    " start_time, user_agent, user_id, source_file",  # source_line: COPY does not give it
+    "staging_songs": "num_songs, artist_id, artist_latitude, artist_longitude, artist_location,"
+    " artist_name, song_id, title, duration, year",  # source_file: COPY does not give it
+    "users": "*",
+    "songs": "*",
+    "artists": "*",
+    "songplays": "*",
+    "time": "*",
+}
+
+
+def snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    with psycopg.connect(url) as connection:
+        return {
+            table: sorted(
+                connection.execute(f"SELECT {columns} FROM {table}").fetchall(),
+                key=repr,
+            )
+            for table, columns in TABLE_COLUMNS.items()
+        }
+
+
+def test_redshift_engine_builds_the_tables_the_postgres_engine_builds(
+    database: Database,
+    warehouse_url: str,
+    sample_root: Path,
+    postgres_shaped_ddl: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    logged: list[str] = []
+    caplog.set_level(logging.DEBUG)
+    with open_emulated(database, sample_root) as redshift:
+        redshift_checks = run_pipeline(redshift, S3UrlTree(sample_root), WINDOW, logged.append)
+    with PostgresWarehouse(warehouse_url) as postgres:
+        postgres_checks = run_pipeline(
+            postgres, LocalSourceTree(sample_root), WINDOW, lambda _: None
+        )
+
+    for table, results in redshift_checks.items():
+        failed = [(r.check_name, r.metadata) for r in results if not r.passed]
+        assert not failed, (table, failed)
+        assert len(results) == len(postgres_checks[table])
+
+    on_redshift = snapshot(database.admin_url)
+    on_postgres = snapshot(warehouse_url)
+    for table in TABLE_COLUMNS:
+        assert on_redshift[table], table
+        assert on_redshift[table] == on_postgres[table], table
+    # The star schema was really exercised: plays matched to the catalog, several days.
+    assert any(row[4] is not None for row in on_redshift["songplays"])
+    assert {row[0] for row in on_redshift["staging_events"]} == set(WINDOW.days())
+    # Logs name files and statements; no SQL text, no credentials.
+    everything = "\n".join(logged + [r.getMessage() for r in caplog.records])
+    assert "log_data/2018/11/2018-11-01-events.json: " in everything
+    assert ETL.password not in everything
+    assert "IAM_ROLE" not in everything and IAM_ROLE not in everything
+    assert "INSERT INTO" not in everything and "DELETE FROM" not in everything  # no SQL text
+
+
+MESSY_LINES = [
+    # (what, line) for one day, 2018-11-01; the good events come first.
+    ("good", {"userId": "7", "sessionId": 1, "itemInSession": 0, "ts": 1541030400000}),
+    (
+        "good, anonymous",
+        {
+            "userId": "",
+            "sessionId": 2,
+            "itemInSession": 0,
+            "ts": 1541030401000,
+            "registration": None,
+        },
+    ),
+    ("duplicate", {"userId": "7", "sessionId": 1, "itemInSession": 0, "ts": 1541030400000}),
+    (
+        "ts on the next day",
+        {"userId": "7", "sessionId": 1, "itemInSession": 1, "ts": 1541116800000},
+    ),
+    (
+        "userId not numeric",
+        {"userId": "abc", "sessionId": 1, "itemInSession": 2, "ts": 1541030402000},
+    ),
+    (
+        "page missing",
+        {"userId": "7", "sessionId": 1, "itemInSession": 3, "ts": 1541030403000, "page": None},
+    ),
+    (
+        "artist too long",
+        {
+            "userId": "7",
+            "sessionId": 1,
+            "itemInSession": 4,
+            "ts": 1541030404000,
+            "artist": "x" * 513,
+        },
+    ),
+    (
+        "sessionId not an integer",
+        {"userId": "7", "sessionId": "one", "itemInSession": 5, "ts": 1541030405000},
+    ),
+]
+
+
+def messy_event(**fields: Any) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "artist": None,
+        "auth": "Logged In",
+        "firstName": "Ada",
+        "gender": "F",
+        "itemInSession": 0,
+        "lastName": "Lovelace",
+        "length": None,
+        "level": "free",
+        "location": "London",
+        "method": "GET",
+        "page": "Home",
+        "registration": 1540919166796.0,
+        "sessionId": 1,
+        "song": None,
+        "status": 200,
+        "ts": 1541030400000,
+        "userAgent": '"Mozilla/5.0"',
+        "userId": "7",
+    }
+    event.update(fields)
+    return event
+
+
+@pytest.fixture
+def messy_root(tmp_path: Path, sample_root: Path) -> Path:
+    (tmp_path / "log_json_path.json").write_text((sample_root / "log_json_path.json").read_text())
+    day = tmp_path / "log_data/2018/11/2018-11-01-events.json"
+    day.parent.mkdir(parents=True)
+    lines = [json.dumps(messy_event(**fields)).encode() for _, fields in MESSY_LINES]
+    lines.insert(3, b"{not json")
+    day.write_bytes(b"\n".join(lines) + b"\n")
+    return tmp_path
+
+
+def test_bad_lines_are_quarantined_with_their_reason(
+    database: Database, messy_root: Path, postgres_shaped_ddl: None
+) -> None:
+    logged: list[str] = []
+    window = LoadWindow.single_day(date(2018, 11, 1))
+    with open_emulated(database, messy_root) as warehouse:
+        warehouse.ensure_tables()
+        report = warehouse.load_event_days(
+            S3UrlTree(messy_root), window, run_id="run-7", log=logged.append
+        )
+        (failures,) = [
+            r
+            for r in run_table_checks(
+                warehouse,
+                "staging_events",
+                {
+                    **window.sql_params(),
+                    "loaded_rows": report.rows_loaded,
+                    "max_quarantine_share": 0.9,
+                },
+            )
+            if r.check_name == "unique_events"
+        ]
+    assert failures.passed
+    assert (report.rows_loaded, report.rows_rejected) == (2, 7)
+    staged = database.rows(
+        "SELECT user_id, session_id, item_in_session, registration, source_line FROM staging_events ORDER BY session_id"
+    )
+    assert staged == [(7, 1, 0, 1540919166796, None), (None, 2, 0, None, None)]
+    quarantined = database.rows(
+        "SELECT reason, line_number, source_file, log_date, run_id FROM load_quarantine ORDER BY reason"
+    )
+    reasons = sorted(q[0] for q in quarantined)
+    assert reasons[:4] == [
+        "duplicate of an event with the same user, session, item in session and ts",
+        "page is missing",
+        "rejected by Redshift COPY: Invalid JSON object (error 1224)",
+        "rejected by Redshift COPY: Invalid digit (error 1207, column sessionid)",
+    ]
+    assert (
+        reasons[4]
+        == "rejected by Redshift COPY: String length exceeds DDL length (error 1204, column artist)"
+    )
+    assert reasons[5] == "ts 1541116800000 is not on 2018-11-01 (UTC)"
+    assert reasons[6] == "userId is not a numeric string"
+    assert {q[2] for q in quarantined} == {"log_data/2018/11/2018-11-01-events.json"}
+    assert {q[3] for q in quarantined} == {date(2018, 11, 1)}
+    assert {q[4] for q in quarantined} == {"run-7"}
+    copy_lines = {q[1] for q in quarantined if q[0].startswith("rejected by Redshift COPY")}
+    assert copy_lines == {4, 8, 9}  # the line numbers stl_load_errors gives
+    # The run log shows every rejected line and the per-file result.
+    assert any("line 4 rejected by Redshift COPY: Invalid JSON object" in line for line in logged)
+    assert "log_data/2018/11/2018-11-01-events.json: 2 events loaded, 7 quarantined" in logged
+
+
+def test_a_failed_copy_reports_its_rejected_lines_and_changes_nothing(
+    database: Database, messy_root: Path, sample_root: Path, postgres_shaped_ddl: None
+) -> None:
+    window = LoadWindow.single_day(date(2018, 11, 1))
+    with open_emulated(database, sample_root) as warehouse:
+        warehouse.ensure_tables()
+        first = warehouse.load_event_days(
+            S3UrlTree(sample_root), window, run_id="run-1", log=lambda _: None
+        )
+    before = database.rows("SELECT COUNT(*) FROM staging_events")
+    assert before == [(first.rows_loaded,)]
+
+    logged: list[str] = []
+    warehouse = open_emulated(database, messy_root)
+    warehouse.max_errors = 1  # as if MAXERROR 1: three rejected lines fail the COPY
+    with warehouse:
+        with pytest.raises(RedshiftLoadRejected) as failed:
+            warehouse.load_event_days(
+                S3UrlTree(messy_root), window, run_id="run-2", log=logged.append
+            )
+        # The connection is still usable after the failed COPY.
+        assert warehouse.query(_adhoc("SELECT 1 AS one")) == [{"one": 1}]
+    error = failed.value
+    assert not error.allow_retries
+    assert cast(Any, error.metadata["rejected_lines"]).value == 3
+    description = error.description or ""
+    rejections = cast(Any, error.metadata["rejections"]).value
+    assert [r["line"] for r in rejections] == [4, 8, 9]
+    assert rejections[0]["file"] == "log_data/2018/11/2018-11-01-events.json"
+    assert "Invalid JSON object" in description
+    assert IAM_ROLE not in description and "COPY staged_events" not in description
+    assert any("line 9 rejected by Redshift COPY" in line for line in logged)
+    assert database.rows("SELECT COUNT(*) FROM staging_events") == before
+    assert database.rows("SELECT COUNT(*) FROM load_quarantine WHERE run_id = 'run-2'") == [(0,)]
+
+
+def test_reloading_a_window_replaces_it(
+    database: Database, sample_root: Path, postgres_shaped_ddl: None
+) -> None:
+    day = LoadWindow.single_day(FIRST_DAY + timedelta(days=1))
+    with open_emulated(database, sample_root) as warehouse:
+        warehouse.ensure_tables()
+        whole = warehouse.load_event_days(
+            S3UrlTree(sample_root), WINDOW, run_id="a", log=lambda _: None
+        )
+        again = warehouse.load_event_days(
+            S3UrlTree(sample_root), day, run_id="b", log=lambda _: None
+        )
+        assert warehouse.row_count("staging_events", WINDOW) == whole.rows_loaded
+        assert warehouse.row_count("staging_events", day) == again.rows_loaded
+
+
+def test_the_song_catalog(database: Database, sample_root: Path, postgres_shaped_ddl: None) -> None:
+    logged: list[str] = []
+    with open_emulated(database, sample_root) as warehouse:
+        warehouse.ensure_tables()
+        report = warehouse.load_song_catalog(S3UrlTree(sample_root), run_id="r", log=logged.append)
+    song_files = len(list((sample_root / "song_data").rglob("*.json")))
+    assert report.rows_loaded == song_files and report.rows_rejected == 0
+    assert database.rows("SELECT DISTINCT source_file FROM staging_songs") == [("song_data/",)]
+    assert any(line.startswith("song_data/: COPY loaded") for line in logged)
+
+
+def test_a_local_source_is_refused_with_a_clear_error(
+    database: Database, sample_root: Path
+) -> None:
+    with (
+        RedshiftWarehouse.connect(database.settings()) as warehouse,
+        pytest.raises(dg.Failure) as failed,
+    ):
+        warehouse.load_song_catalog(LocalSourceTree(sample_root), run_id="r", log=lambda _: None)
+    assert "s3://" in str(failed.value.description) and not failed.value.allow_retries
+
+
+def test_copy_needs_the_iam_role(database: Database, sample_root: Path) -> None:
+    with (
+        RedshiftWarehouse.connect(database.settings(iam_role_arn="")) as warehouse,
+        pytest.raises(dg.Failure) as failed,
+    ):
+        warehouse.load_event_days(S3UrlTree(sample_root), WINDOW, run_id="r", log=lambda _: None)
+    assert "SPARKIFY_REDSHIFT_IAM_ROLE_ARN" in str(failed.value.description)
+
+
+def test_a_copy_the_server_refuses_names_the_statement_not_its_text(
+    database: Database,
+    sample_root: Path,
+    postgres_shaped_ddl: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The engine's real run_copy sends the rendered COPY; PostgreSQL refuses it (syntax). The error
+    and the logs carry the statement's key and the server's message, not the COPY's text."""
+    caplog.set_level(logging.DEBUG)
+    logged: list[str] = []
+    with RedshiftWarehouse.connect(database.settings()) as warehouse:
+        warehouse.ensure_tables()
+        with pytest.raises(RedshiftError) as refused:
+            warehouse.load_event_days(S3UrlTree(sample_root), WINDOW, run_id="r", log=logged.append)
+        assert warehouse.query(_adhoc("SELECT 1 AS one")) == [{"one": 1}]
+    error = refused.value
+    assert (error.statement_key, error.sqlstate) == ("redshift/staging.copy_log_file", "42601")
+    assert not error.retryable
+    shown = "\n".join(
+        [str(error), repr(error.metadata), *logged, *(r.getMessage() for r in caplog.records)]
+    )
+    assert IAM_ROLE not in shown and BUCKET_URL not in shown and "COPY staged_events" not in shown
+    assert ETL.password not in shown
+    assert database.rows("SELECT COUNT(*) FROM staging_events") == [(0,)]
