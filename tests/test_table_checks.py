@@ -79,7 +79,6 @@ CORRUPTIONS = [
         "songplays",
         "unique_ids",
         [
-            "ALTER TABLE songplays DROP CONSTRAINT songplays_pkey",
             "INSERT INTO songplays SELECT * FROM songplays LIMIT 1",
         ],
     ),
@@ -120,7 +119,6 @@ CORRUPTIONS = [
         "time",
         "unique_start_times",
         [
-            "ALTER TABLE time DROP CONSTRAINT time_pkey",
             "INSERT INTO time SELECT * FROM time LIMIT 1",
         ],
     ),

@@ -39,8 +39,8 @@ class SourceResource(dg.ConfigurableResource):
     s3_max_attempts: int = Field(
         default=8,
         description=(
-            "Attempts per S3 request (botocore standard retries: backoff on throttling, 5xx and"
-            " connection errors)."
+            "Retries per S3 request after the first (botocore standard mode: exponential backoff"
+            " with jitter on throttling, 5xx and connection errors)."
         ),
     )
     log_full_listing_interval_seconds: int = Field(

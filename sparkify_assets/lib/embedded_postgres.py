@@ -43,7 +43,11 @@ def embedded_postgres_url(data_dir: Path, database: str = DATABASE) -> str:
             create = pgsql.SQL(sql["create_database"].text).format(
                 database=pgsql.Identifier(database)
             )
-            with contextlib.suppress(psycopg.errors.DuplicateDatabase):  # created meanwhile
+            # Another process may create it meanwhile: PostgreSQL reports DuplicateDatabase or, when
+            # the two commands race inside the catalog, UniqueViolation.
+            with contextlib.suppress(
+                psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation
+            ):
                 admin.execute(create)
     return str(server.get_uri(database))
 

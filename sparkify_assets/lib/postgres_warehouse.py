@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
 from psycopg import sql as pgsql
@@ -75,11 +76,9 @@ class PostgresWarehouse(Warehouse):
     engine = ENGINE
 
     def __init__(self, url: str, password: str = "") -> None:
+        extra: dict[str, Any] = {"password": password} if password else {}
         self._connection = psycopg.connect(
-            url,
-            autocommit=True,
-            application_name=APPLICATION_NAME,
-            **({"password": password} if password else {}),
+            url, autocommit=True, application_name=APPLICATION_NAME, **extra
         )
 
     def close(self) -> None:

@@ -23,7 +23,13 @@ FROM (
     WHERE sp.start_time >= %(window_start)s
       AND sp.start_time < %(window_end)s
 ) AS played
-WHERE NOT EXISTS (SELECT 1 FROM time AS t WHERE t.start_time = played.start_time);
+WHERE NOT EXISTS (
+    SELECT 1
+    FROM time AS t
+    WHERE t.start_time = played.start_time
+      AND t.start_time >= %(window_start)s
+      AND t.start_time < %(window_end)s
+);
 
 -- name: no_orphans
 -- Every time row of the window belongs to a play.
@@ -31,4 +37,10 @@ SELECT COUNT(*) AS failures
 FROM time AS t
 WHERE t.start_time >= %(window_start)s
   AND t.start_time < %(window_end)s
-  AND NOT EXISTS (SELECT 1 FROM songplays AS sp WHERE sp.start_time = t.start_time);
+  AND NOT EXISTS (
+      SELECT 1
+      FROM songplays AS sp
+      WHERE sp.start_time = t.start_time
+        AND sp.start_time >= %(window_start)s
+        AND sp.start_time < %(window_end)s
+  );

@@ -41,17 +41,19 @@ FROM (
            ) AS recency
     FROM staging_events AS e
     JOIN (
-        SELECT s.user_id,
-               MAX(s.ts) AS latest_ts
-        FROM staging_events AS s
-        WHERE s.user_id IN (
-            SELECT w.user_id
+        -- Each active user's latest ts. The correlated MAX is one index probe per user on
+        -- PostgreSQL (staging_events_user_ts_idx), so a day's cost does not grow with history;
+        -- Redshift decorrelates it into a join with an aggregate.
+        SELECT active.user_id,
+               (SELECT MAX(s.ts) FROM staging_events AS s WHERE s.user_id = active.user_id)
+                   AS latest_ts
+        FROM (
+            SELECT DISTINCT w.user_id
             FROM staging_events AS w
             WHERE w.user_id IS NOT NULL
               AND w.log_date >= %(first_day)s
               AND w.log_date < %(end_day)s
-        )
-        GROUP BY s.user_id
+        ) AS active
     ) AS latest
       ON latest.user_id = e.user_id
      AND latest.latest_ts = e.ts

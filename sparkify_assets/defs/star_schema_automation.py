@@ -1,0 +1,83 @@
+"""Declarative automation of the star schema: a table is rebuilt after its upstream changes.
+
+The sensors in ``source_sensors`` load what lands in the source (``staging_events`` per day,
+the catalog as a whole); from there, the tables below them follow by themselves:
+
+```
+staging_events[day] -> users[day] -> songplays[day] -> time[day]      (one run per tick and range)
+staging_songs -> songs, artists -> songplays[every loaded day] -> time[every loaded day]
+```
+
+Why not ``AutomationCondition.eager()``: it only considers the *latest* daily partition, so a late
+file for an old day (or a corrected one) would stop at ``staging_events``. The condition here
+considers every partition, has no ``newly_missing`` (the source sensors, not the calendar, say when
+a day exists), and orders a dependency's update and the partition's own update by their timestamps
+(see ``rebuild_after_upstream_change``). Known limit, shared with eager(): a dependency updated
+while the partition's own run is in progress counts as handled when that run finishes.
+
+Why no storm when the catalog changes: ``songs``/``artists`` are unpartitioned, so their update
+reaches *every* one of ``songplays``' ~2,900 daily partitions. ``~any_deps_missing()`` keeps only
+the days whose ``staging_events`` (and ``users``) exist, i.e. the days actually loaded, and they
+have to be rebuilt: ``songplays.song_id`` comes from the catalog. The daemon turns a multi-partition
+request into a backfill, which the assets' single-run backfill policy executes as one run per
+contiguous range of days. ``songplays`` ignores ``staging_songs`` itself (it reads it, but
+``songs`` and ``artists`` always follow it, and cannot share a run with it): reacting to both would
+rebuild it twice, the first time before the dimensions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import dagster as dg
+
+
+def rebuild_after_upstream_change(
+    ignoring: Sequence[str] = (),
+) -> dg.AutomationCondition[dg.AssetKey]:
+    """True for a partition (of any date, or the whole asset) when a dependency (except those in
+    ``ignoring``) was updated after the partition itself was, or is requested in the same run;
+    only while no dependency is missing or in progress and the partition is not in progress.
+
+    Built so that Dagster can order the events by time: ``newly_updated`` carries timestamps,
+    which SINCE compares when a dependency's update and the partition's own update land on the
+    same tick (a day corrected, or the catalog changed, while the previous run finishes).
+    Boolean operators drop those timestamps, so trigger and reset stay bare — unlike eager's
+    ``any_deps_updated().since_last_handled()``, where the reset wins every such tie and the
+    update is lost. The timestamps also recognise a partition updated after its dependency in
+    one run, whoever launched it (``sparkify build`` included), so ``executed_with_root_target``
+    is not needed. After a failed run the partition waits for the next upstream update instead
+    of being retried on every tick.
+    """
+    updated = dg.AutomationCondition.any_deps_match(dg.AutomationCondition.newly_updated())
+    in_same_run = dg.AutomationCondition.any_deps_match(dg.AutomationCondition.will_be_requested())
+    if ignoring:
+        updated = updated.ignore(dg.AssetSelection.assets(*ignoring))
+        in_same_run = in_same_run.ignore(dg.AssetSelection.assets(*ignoring))
+    updated = updated.with_label("dep_updated")
+    stale = updated.since(dg.AutomationCondition.newly_updated()).with_label(
+        "dep_updated_since_own_update"
+    )
+    failed_before_update = (dg.AutomationCondition.execution_failed() & ~updated).with_label(
+        "failed_and_no_new_dep_update"
+    )
+    condition = (
+        (stale | in_same_run.with_label("dep_requested_in_same_run"))
+        & ~failed_before_update
+        & ~dg.AutomationCondition.any_deps_missing()
+        & ~dg.AutomationCondition.any_deps_in_progress()
+        & ~dg.AutomationCondition.in_progress()
+    )
+    return condition.with_label("rebuild_after_upstream_change")  # type: ignore[return-value]
+
+
+star_schema_automation_sensor = dg.AutomationConditionSensorDefinition(
+    "star_schema_automation_sensor",
+    target=dg.AssetSelection.all(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description=(
+        "Evaluates the star tables' automation conditions every 30 s: a table is rebuilt after"
+        " its upstream partitions change (see defs/star_schema_automation.py)."
+    ),
+)

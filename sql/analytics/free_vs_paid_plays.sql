@@ -1,0 +1,15 @@
+-- Do paying users listen more, and is the paid share growing? Run it as is in any SQL client
+-- (PostgreSQL or Redshift); no parameters.
+
+-- name: free_vs_paid_plays
+-- Song plays per day (UTC), split by the level the user had at the time of each play (free or
+-- paid, as recorded on the play itself, not the user's current level), with the paid share.
+SELECT CAST(sp.start_time AS DATE) AS play_date,
+       SUM(CASE WHEN sp.level = 'free' THEN 1 ELSE 0 END) AS free_plays,
+       SUM(CASE WHEN sp.level = 'paid' THEN 1 ELSE 0 END) AS paid_plays,
+       COUNT(*) AS plays,
+       ROUND(100.0 * SUM(CASE WHEN sp.level = 'paid' THEN 1 ELSE 0 END) / COUNT(*), 1)
+           AS paid_share_pct
+FROM songplays AS sp
+GROUP BY CAST(sp.start_time AS DATE)
+ORDER BY play_date;
