@@ -8,7 +8,7 @@ from sparkify_assets.defs.retry_policies import warehouse_retry_policy
 from sparkify_assets.lib.asset_results import table_check_specs, table_materialization
 from sparkify_assets.lib.load_window import LoadWindow
 from sparkify_assets.lib.source_tree import SourceFileMissing
-from sparkify_assets.lib.sql_code_references import sql_code_references
+from sparkify_assets.lib.table_documentation import table_definition_metadata
 
 OWNERS = ["team:data-engineering"]
 STAGING_GROUP = "staging"
@@ -28,11 +28,9 @@ STAGING_GROUP = "staging"
     partitions_def=log_date_partitions,
     backfill_policy=log_date_backfill_policy,
     check_specs=table_check_specs("staging_events"),
-    metadata={
-        "dagster/code_references": sql_code_references(
-            "staging_events", loaded_by=("staging/staging_events", "postgres/copy")
-        )
-    },
+    metadata=table_definition_metadata(
+        "staging_events", loaded_by=("staging/staging_events", "postgres/copy", "redshift/staging")
+    ),
 )
 def staging_events(
     context: dg.AssetExecutionContext, source: SourceResource, warehouse: WarehouseResource
@@ -79,11 +77,9 @@ def staging_events(
     owners=OWNERS,
     retry_policy=warehouse_retry_policy,
     check_specs=table_check_specs("staging_songs"),
-    metadata={
-        "dagster/code_references": sql_code_references(
-            "staging_songs", loaded_by=("staging/staging_songs", "postgres/copy")
-        )
-    },
+    metadata=table_definition_metadata(
+        "staging_songs", loaded_by=("staging/staging_songs", "postgres/copy", "redshift/staging")
+    ),
 )
 def staging_songs(
     context: dg.AssetExecutionContext, source: SourceResource, warehouse: WarehouseResource

@@ -12,7 +12,7 @@ from sparkify_assets.defs.retry_policies import warehouse_retry_policy
 from sparkify_assets.defs.star_schema_automation import rebuild_after_upstream_change
 from sparkify_assets.lib.asset_results import table_check_specs, table_materialization
 from sparkify_assets.lib.load_window import LoadWindow
-from sparkify_assets.lib.sql_code_references import sql_code_references
+from sparkify_assets.lib.table_documentation import table_definition_metadata
 from sparkify_assets.lib.warehouse import transform_statements
 
 OWNERS = ["team:data-engineering"]
@@ -31,10 +31,8 @@ def _replace_table(
         return table_materialization(connection, table, window)
 
 
-def _references(table: str) -> dict[str, object]:
-    return {
-        "dagster/code_references": sql_code_references(table, loaded_by=(f"transform/{table}",))
-    }
+def _definition_metadata(table: str) -> dict[str, object]:
+    return table_definition_metadata(table, loaded_by=(f"transform/{table}",))
 
 
 @dg.asset(
@@ -53,7 +51,7 @@ def _references(table: str) -> dict[str, object]:
     partitions_def=log_date_partitions,
     backfill_policy=log_date_backfill_policy,
     check_specs=table_check_specs("songplays"),
-    metadata=_references("songplays"),
+    metadata=_definition_metadata("songplays"),
 )
 def songplays(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
@@ -78,7 +76,7 @@ def songplays(
     partitions_def=log_date_partitions,
     backfill_policy=log_date_backfill_policy,
     check_specs=table_check_specs("users"),
-    metadata=_references("users"),
+    metadata=_definition_metadata("users"),
 )
 def users(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     return _replace_table(
@@ -101,7 +99,7 @@ def users(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg
     partitions_def=log_date_partitions,
     backfill_policy=log_date_backfill_policy,
     check_specs=table_check_specs("time"),
-    metadata=_references("time"),
+    metadata=_definition_metadata("time"),
 )
 def time(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     return _replace_table(
@@ -119,7 +117,7 @@ def time(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.
     deps=["staging_songs"],
     automation_condition=rebuild_after_upstream_change(),
     check_specs=table_check_specs("songs"),
-    metadata=_references("songs"),
+    metadata=_definition_metadata("songs"),
 )
 def songs(warehouse: WarehouseResource) -> dg.MaterializeResult:
     return _replace_table(warehouse, "songs", None)
@@ -138,7 +136,7 @@ def songs(warehouse: WarehouseResource) -> dg.MaterializeResult:
     deps=["staging_songs"],
     automation_condition=rebuild_after_upstream_change(),
     check_specs=table_check_specs("artists"),
-    metadata=_references("artists"),
+    metadata=_definition_metadata("artists"),
 )
 def artists(warehouse: WarehouseResource) -> dg.MaterializeResult:
     return _replace_table(warehouse, "artists", None)

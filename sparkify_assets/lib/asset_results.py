@@ -72,22 +72,6 @@ def run_table_checks(
     return results
 
 
-def table_schema(warehouse: Warehouse, table: str) -> dg.TableSchema:
-    """The table's columns as the database has them, with their COMMENT ON text."""
-    described = warehouse.describe_table(table)
-    return dg.TableSchema(
-        columns=[
-            dg.TableColumn(
-                name=column.name,
-                type=column.data_type,
-                description=column.description,
-                constraints=dg.TableColumnConstraints(nullable=not column.not_null),
-            )
-            for column in described.columns
-        ]
-    )
-
-
 def table_materialization(
     warehouse: Warehouse,
     table: str,
@@ -97,7 +81,8 @@ def table_materialization(
     metadata: Mapping[str, Any] | None = None,
 ) -> dg.MaterializeResult:
     """The MaterializeResult of ``table``: row count (of the window when there is one), fully
-    qualified table name, column schema, the caller's metadata, and every check's result."""
+    qualified table name, the caller's metadata, and every check's result. (The column schema is
+    definition metadata: see table_documentation.)"""
     params: dict[str, object] = dict(window.sql_params()) if window else {}
     params.update(check_params or {})
     (location,) = warehouse.query(statement("catalog.current_location"))
@@ -106,7 +91,6 @@ def table_materialization(
         metadata={
             "dagster/row_count": row_count,
             "dagster/table_name": f"{location['database_name']}.{location['schema_name']}.{table}",
-            "dagster/column_schema": table_schema(warehouse, table),
             "engine": warehouse.engine,
             **({"log_dates": str(window)} if window else {}),
             **(metadata or {}),

@@ -24,6 +24,7 @@ from sparkify_assets.lib.warehouse import (
     WAREHOUSE_TABLES,
     ColumnDescription,
     FileLoad,
+    LineBatcher,
     LoadReport,
     Log,
     TableDescription,
@@ -107,6 +108,7 @@ class PostgresWarehouse(Warehouse):
     ) -> LoadReport:
         files = [(day, tree.log_file(day)) for day in window.days()]  # fails before any change
         report = LoadReport()
+        file_log = LineBatcher(log)
         copy_events = statement("postgres/copy.staging_events")
         with self.transaction() as session:
             session.lock_for_write("staging_events")
@@ -120,8 +122,9 @@ class PostgresWarehouse(Warehouse):
                     loaded = session.copy_rows(copy_events, parser.rows(stream))
                 _quarantine(session, parser.rejected, "event", run_id, log_date=day)
                 report.files.append(FileLoad(file.key, loaded, len(parser.rejected)))
-                log(f"{file.key}: {loaded} events loaded, {len(parser.rejected)} quarantined")
+                file_log(f"{file.key}: {loaded} events loaded, {len(parser.rejected)} quarantined")
             session.execute(statement("postgres/copy.analyze_staging_events"))
+        file_log.flush()
         return report
 
     def load_song_catalog(self, tree: SourceTree, *, run_id: str, log: Log) -> LoadReport:

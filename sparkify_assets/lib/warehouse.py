@@ -34,6 +34,27 @@ WAREHOUSE_TABLES = (
 Log = Callable[[str], None]
 
 
+class LineBatcher:
+    """Collects log lines and hands them to ``log`` a batch at a time: one Dagster event per
+    ``batch_size`` lines, still one line per file, so a backfill of thousands of days does not
+    store thousands of log events."""
+
+    def __init__(self, log: Log, batch_size: int = 100) -> None:
+        self._log = log
+        self._batch_size = batch_size
+        self._lines: list[str] = []
+
+    def __call__(self, line: str) -> None:
+        self._lines.append(line)
+        if len(self._lines) >= self._batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._lines:
+            self._log("\n".join(self._lines))
+            self._lines = []
+
+
 def checked_table_name(table: str) -> str:
     """``table`` if it is one of the project's tables; raises otherwise."""
     if table not in WAREHOUSE_TABLES:
