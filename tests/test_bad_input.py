@@ -156,3 +156,29 @@ def test_parser_keeps_the_raw_text_of_a_huge_line_short() -> None:
     assert rows == []
     [rejected] = parser.rejected
     assert len(rejected.raw) <= 16_000
+
+
+def test_an_event_copied_into_another_days_file_is_quarantined_not_duplicated(
+    warehouse_url: str, tmp_path: Path
+) -> None:
+    """Duplicates across files: a copy of a 2018-11-05 event in the 2018-11-06 file cannot be that
+    day's event (its ts is on the 5th), so loading both days keeps exactly one copy."""
+    root = tmp_path / "two_days"
+    write_messy_source(root)
+    day_one = root / "log_data" / "2018" / "11" / f"{DAY}-events.json"
+    first_good_line = day_one.read_bytes().split(b"\r\n")[1]  # event item 1 of user 7
+    (root / "log_data" / "2018" / "11" / "2018-11-06-events.json").write_bytes(first_good_line)
+
+    assert _run(warehouse_url, root, 0.9, None, ["staging_songs"]).success
+    for day in (DAY, "2018-11-06"):
+        _run(warehouse_url, root, 0.9, day, ["staging_events"])
+
+    with psycopg.connect(warehouse_url) as connection:
+        copies = connection.execute(
+            "SELECT COUNT(*) FROM staging_events WHERE user_id = 7 AND item_in_session = 1"
+        ).fetchone()
+        reason = connection.execute(
+            "SELECT reason FROM load_quarantine WHERE log_date = DATE '2018-11-06'"
+        ).fetchone()
+    assert copies == (1,)
+    assert reason is not None and "is not on 2018-11-06" in reason[0]

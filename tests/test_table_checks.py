@@ -124,12 +124,12 @@ CORRUPTIONS = [
     ),
     (
         "time",
-        "covers_songplays",
+        "matches_songplays",
         ["DELETE FROM time WHERE start_time = (SELECT MIN(start_time) FROM time)"],
     ),
     (
         "time",
-        "no_orphans",
+        "matches_songplays",
         [
             "INSERT INTO time VALUES (%(window_start)s + INTERVAL '1 millisecond', 0, 1, 44, 11, 2018, 4)"
         ],

@@ -53,6 +53,7 @@ def staging_events(
             connection,
             "staging_events",
             window,
+            known_row_count=report.rows_loaded,
             check_params={
                 "loaded_rows": report.rows_loaded,
                 "max_quarantine_share": source.max_quarantine_share,
@@ -92,6 +93,7 @@ def staging_songs(
             connection,
             "staging_songs",
             None,
+            known_row_count=report.rows_loaded,
             check_params={
                 "loaded_rows": report.rows_loaded,
                 "max_quarantine_share": source.max_quarantine_share,

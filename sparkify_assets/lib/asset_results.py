@@ -79,6 +79,7 @@ def table_materialization(
     *,
     check_params: Mapping[str, object] | None = None,
     metadata: Mapping[str, Any] | None = None,
+    known_row_count: int | None = None,
 ) -> dg.MaterializeResult:
     """The MaterializeResult of ``table``: row count (of the window when there is one), fully
     qualified table name, the caller's metadata, and every check's result. (The column schema is
@@ -86,7 +87,11 @@ def table_materialization(
     params: dict[str, object] = dict(window.sql_params()) if window else {}
     params.update(check_params or {})
     (location,) = warehouse.query(statement("catalog.current_location"))
-    row_count = warehouse.row_count(table, window)
+    # A loader knows how many rows it wrote (its row_count check verifies the table agrees): no need
+    # to count a window of millions of rows again.
+    row_count = (
+        known_row_count if known_row_count is not None else warehouse.row_count(table, window)
+    )
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": row_count,

@@ -13,34 +13,25 @@ FROM (
     HAVING COUNT(*) > 1
 ) AS duplicated;
 
--- name: covers_songplays
--- Every songplays.start_time of the window has its time row.
+-- name: matches_songplays
+-- The window's time rows are exactly the distinct start times of its plays: none missing, none
+-- left over.
 -- @blocking
-SELECT COUNT(*) AS failures
+SELECT COUNT(*) AS failures,
+       SUM(CASE WHEN dim.start_time IS NULL THEN 1 ELSE 0 END) AS play_times_missing,
+       SUM(CASE WHEN played.start_time IS NULL THEN 1 ELSE 0 END) AS rows_without_play
 FROM (
     SELECT DISTINCT sp.start_time
     FROM songplays AS sp
     WHERE sp.start_time >= %(window_start)s
       AND sp.start_time < %(window_end)s
 ) AS played
-WHERE NOT EXISTS (
-    SELECT 1
+FULL OUTER JOIN (
+    SELECT t.start_time
     FROM time AS t
-    WHERE t.start_time = played.start_time
-      AND t.start_time >= %(window_start)s
+    WHERE t.start_time >= %(window_start)s
       AND t.start_time < %(window_end)s
-);
-
--- name: no_orphans
--- Every time row of the window belongs to a play.
-SELECT COUNT(*) AS failures
-FROM time AS t
-WHERE t.start_time >= %(window_start)s
-  AND t.start_time < %(window_end)s
-  AND NOT EXISTS (
-      SELECT 1
-      FROM songplays AS sp
-      WHERE sp.start_time = t.start_time
-        AND sp.start_time >= %(window_start)s
-        AND sp.start_time < %(window_end)s
-  );
+) AS dim
+  ON dim.start_time = played.start_time
+WHERE dim.start_time IS NULL
+   OR played.start_time IS NULL;
