@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs everything, then runs every check CI runs: lint, format, types, Dagster definitions, tests.
+# Installs everything (the project, its test tools, Chromium for the browser test), then runs every
+# check CI runs: lint, format, types, Dagster definitions, the whole test suite.
 set -euo pipefail
 source "$(dirname "$0")/ensure_venv.sh"
+bash scripts/install_chromium.sh  # Debian's Chromium for the browser test, when missing
 
 echo "== ruff"; ruff check . && ruff format --check .
 echo "== mypy"; mypy

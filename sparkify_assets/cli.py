@@ -80,23 +80,23 @@ def stop_postgres(_: argparse.Namespace) -> int:
     return 0
 
 
-def generate(args: argparse.Namespace) -> int:
+def generate(arguments: list[str]) -> int:
+    """Writes sample data in the source layout (`sparkify generate --help` lists the options)."""
     from sparkify_assets.lib.sample_data import main as generate_main
 
-    return generate_main(args.generator_args)
+    return generate_main(arguments)
 
 
 def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["generate"]:  # the generator parses its own options
+        return generate(arguments[1:])
     parser = argparse.ArgumentParser(prog="sparkify", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("build", help=build.__doc__).set_defaults(run=build)
     commands.add_parser("stop-postgres", help=stop_postgres.__doc__).set_defaults(run=stop_postgres)
-    generator = commands.add_parser(
-        "generate", help="write sample data in the source layout (see --help)", add_help=False
-    )
-    generator.add_argument("generator_args", nargs=argparse.REMAINDER)
-    generator.set_defaults(run=generate)
-    args = parser.parse_args(argv)
+    commands.add_parser("generate", help=generate.__doc__)
+    args = parser.parse_args(arguments)
     return int(args.run(args))
 
 

@@ -54,6 +54,7 @@ def table_definition_metadata(table: str, *, loaded_by: tuple[str, ...]) -> dict
     from sparkify_assets.lib.sql_code_references import sql_code_references
 
     return {
+        "dagster/table_name": table,  # the run's metadata adds the database and schema
         "dagster/column_schema": documented_table_schema(table),
         "dagster/code_references": sql_code_references(table, loaded_by=loaded_by),
     }
