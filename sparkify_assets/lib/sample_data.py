@@ -41,26 +41,7 @@ from typing import BinaryIO
 
 import orjson
 
-EVENT_FIELDS: tuple[str, ...] = (
-    "artist",
-    "auth",
-    "firstName",
-    "gender",
-    "itemInSession",
-    "lastName",
-    "length",
-    "level",
-    "location",
-    "method",
-    "page",
-    "registration",
-    "sessionId",
-    "song",
-    "status",
-    "ts",
-    "userAgent",
-    "userId",
-)
+from sparkify_assets.lib.event_records import EVENT_FIELDS  # the layout's 18 fields, in order
 
 _DAY_MS = 86_400_000
 _CHUNK_BYTES = 1 << 20
