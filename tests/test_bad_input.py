@@ -11,7 +11,7 @@ import pytest
 
 from sparkify_assets.definitions import defs
 from sparkify_assets.defs.resources import SourceResource, WarehouseResource
-from sparkify_assets.lib.event_records import EventFileParser
+from sparkify_assets.lib.event_records import DUPLICATE_REASON, EventFileParser
 from tests.messy_source import BAD_EVENT_LINES, DAY, write_messy_source
 
 INSTANCE = dg.DagsterInstance.ephemeral()
@@ -72,7 +72,7 @@ def test_messy_day_loads_every_good_event_and_quarantines_every_bad_one(
     assert len(reasons) == expected["events_quarantined"]
     for (_, fragment), reason in zip(BAD_EVENT_LINES, reasons, strict=False):
         assert fragment in reason
-    assert "duplicate of the event on line 2" in reasons[-2]
+    assert reasons[-2] == DUPLICATE_REASON  # the second copy of line 2's event
     assert reasons[-1].startswith("malformed JSON")
     assert raw is not None and '"ts": "1541376020000"' in raw[0] and raw[1] == result.run_id
     assert plays == (6, 6)  # every play matched the one catalog song
@@ -182,3 +182,30 @@ def test_an_event_copied_into_another_days_file_is_quarantined_not_duplicated(
         ).fetchone()
     assert copies == (1,)
     assert reason is not None and "is not on 2018-11-06" in reason[0]
+
+
+def test_only_true_duplicates_are_refused() -> None:
+    """Identities that differ in any one field, at its extremes, are all kept; a repeat is not."""
+    import io
+    from datetime import date
+
+    import orjson
+
+    from tests.messy_source import DAY_MS, event
+
+    variants = [
+        event(0, userId=""),  # anonymous...
+        event(0, userId="0"),  # ...is not user 0
+        event(0, userId="999999999"),
+        event(0, sessionId=-(2**31)),
+        event(0, sessionId=2**31 - 1),
+        event(0, itemInSession=-(2**31)),
+        event(2**31 - 1, ts=DAY_MS),
+        event(0, ts=DAY_MS + 86_399_999),  # the day's last millisecond
+    ]
+    lines = [orjson.dumps(v) for v in variants]
+    parser = EventFileParser(date(2018, 11, 5), "f")
+    rows = list(parser.rows(io.BytesIO(b"\n".join([*lines, lines[3]]))))
+
+    assert len(rows) == len(variants)
+    assert [r.reason for r in parser.rejected] == [DUPLICATE_REASON]
