@@ -22,12 +22,10 @@ from sparkify_assets.lib.source_tree import SourceTree
 from sparkify_assets.lib.sql_files import SqlStatement, statement
 from sparkify_assets.lib.warehouse import (
     WAREHOUSE_TABLES,
-    ColumnDescription,
     FileLoad,
     LineBatcher,
     LoadReport,
     Log,
-    TableDescription,
     Warehouse,
     checked_table_name,
     ddl_statements,
@@ -149,24 +147,6 @@ class PostgresWarehouse(Warehouse):
             session.execute(statement("postgres/copy.analyze_staging_songs"))
         log(f"song_data/: {loaded} song files loaded, {len(rejected)} quarantined")
         return LoadReport([FileLoad("song_data/", loaded, len(rejected))])
-
-    def describe_table(self, table: str) -> TableDescription:
-        params = {"table_name": checked_table_name(table)}
-        columns = self.query(statement("postgres/catalog.describe_table"), params)
-        (about,) = self.query(statement("postgres/catalog.table_description"), params)
-        return TableDescription(
-            name=table,
-            description=about["description"],  # type: ignore[arg-type]
-            columns=tuple(
-                ColumnDescription(
-                    name=str(c["column_name"]),
-                    data_type=str(c["data_type"]),
-                    not_null=bool(c["not_null"]),
-                    description=c["description"],  # type: ignore[arg-type]
-                )
-                for c in columns
-            ),
-        )
 
 
 def _quarantine(

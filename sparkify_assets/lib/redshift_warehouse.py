@@ -42,11 +42,9 @@ from sparkify_assets.lib.source_tree import SourceTree
 from sparkify_assets.lib.sql_files import SqlStatement, statement
 from sparkify_assets.lib.warehouse import (
     WAREHOUSE_TABLES,
-    ColumnDescription,
     FileLoad,
     LoadReport,
     Log,
-    TableDescription,
     Warehouse,
     checked_table_name,
     ddl_statements,
@@ -472,24 +470,6 @@ class RedshiftWarehouse(Warehouse):
             for table in missing:
                 for sql in ddl_statements(ENGINE, table):
                     session.execute(sql)
-
-    def describe_table(self, table: str) -> TableDescription:
-        params = {"table_name": checked_table_name(table)}
-        columns = self.query(statement("redshift/catalog.describe_table"), params)
-        about = self.query(statement("redshift/catalog.table_description"), params)
-        return TableDescription(
-            name=table,
-            description=about[0]["description"] if about else None,  # type: ignore[arg-type]
-            columns=tuple(
-                ColumnDescription(
-                    name=str(c["column_name"]),
-                    data_type=str(c["data_type"]),
-                    not_null=bool(c["not_null"]),
-                    description=c["description"],  # type: ignore[arg-type]
-                )
-                for c in columns
-            ),
-        )
 
     # -- staging -----------------------------------------------------------------------------------
 

@@ -142,9 +142,25 @@ class Warehouse(ABC):
     def load_song_catalog(self, tree: SourceTree, *, run_id: str, log: Log) -> LoadReport:
         """Replaces staging_songs (and the song quarantine rows) in one transaction."""
 
-    @abstractmethod
     def describe_table(self, table: str) -> TableDescription:
-        """Columns, types and documentation of one table, as the database has them."""
+        """Columns, types and documentation of one table, as the database has them (from the
+        engine's sql/<engine>/catalog.sql)."""
+        params = {"table_name": checked_table_name(table)}
+        columns = self.query(statement(f"{self.engine}/catalog.describe_table"), params)
+        about = self.query(statement(f"{self.engine}/catalog.table_description"), params)
+        return TableDescription(
+            name=table,
+            description=str(about[0]["description"]) if about and about[0]["description"] else None,
+            columns=tuple(
+                ColumnDescription(
+                    name=str(c["column_name"]),
+                    data_type=str(c["data_type"]),
+                    not_null=bool(c["not_null"]),
+                    description=None if c["description"] is None else str(c["description"]),
+                )
+                for c in columns
+            ),
+        )
 
     @abstractmethod
     def close(self) -> None: ...
