@@ -47,7 +47,7 @@ from sparkify_assets.lib.project_home import sparkify_home
 from sparkify_assets.lib.sample_data import SampleSpec, write_sample_source
 from sparkify_assets.lib.sql_files import statement
 from sparkify_assets.lib.warehouse import transform_statements
-from sparkify_assets.warehouse_build import LOG_DATE_ASSETS, build_warehouse
+from sparkify_assets.warehouse_build import LOG_DATE_ASSETS, RunSummary, build_warehouse
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=UserWarning)
@@ -136,22 +136,6 @@ class Timings:
         return sum(self.stages.values())
 
 
-def step_seconds(run: dg.ExecuteInProcessResult) -> dict[str, float]:
-    """Wall time of each step of a run, from its start and end events."""
-    started: dict[str, float] = {}
-    seconds: dict[str, float] = {}
-    for event in run.all_events:
-        key = event.step_key
-        if key is None:
-            continue
-        if event.event_type == dg.DagsterEventType.STEP_START:
-            started[key] = event.timestamp if hasattr(event, "timestamp") else time.time()
-        elif event.event_type == dg.DagsterEventType.STEP_SUCCESS:
-            data = event.event_specific_data
-            seconds[key] = getattr(data, "duration_ms", 0.0) / 1000
-    return seconds
-
-
 def dagster_build(source: Path, url: str, days: list[date]) -> tuple[Timings, dict[str, float]]:
     """Everything through Dagster, as `sparkify build` does it."""
     timings = Timings()
@@ -165,13 +149,13 @@ def dagster_build(source: Path, url: str, days: list[date]) -> tuple[Timings, di
             resources=resources,
             log_dates=days,
             log_level="WARNING",
-            instance=dg.DagsterInstance.ephemeral(),
         )
     if not outcome.succeeded:
         raise SystemExit("the Dagster build failed: see the log above")
     steps: dict[str, float] = {}
     for run in outcome.runs:
-        steps.update(step_seconds(run))
+        for step, seconds in run.step_seconds.items():
+            steps[step] = steps.get(step, 0.0) + seconds
     return timings, steps
 
 
@@ -341,7 +325,7 @@ def incremental(history_events: list[int], admin_url: str) -> None:
             )
             seconds = time.perf_counter() - started
             assert one_day.success
-            steps = step_seconds(one_day)
+            steps = RunSummary.of(one_day).step_seconds
         detail = ", ".join(f"{k} {v:.2f}" for k, v in steps.items())
         print(
             f"{history_days * INCREMENTAL_DAY_EVENTS:>16,}{history_days:>7}{seconds:>18.2f}"

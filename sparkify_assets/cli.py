@@ -20,11 +20,12 @@ from sparkify_assets.warehouse_build import (
 )
 
 
-def _instance() -> dg.DagsterInstance:
-    """The persistent instance when DAGSTER_HOME is set (runs then show in ``dagster dev``)."""
+def _instance() -> dg.DagsterInstance | None:
+    """The persistent instance when DAGSTER_HOME is set (runs then show in ``dagster dev``);
+    otherwise None: each run gets an ephemeral one."""
     if os.environ.get("DAGSTER_HOME"):
         return dg.DagsterInstance.get()
-    return dg.DagsterInstance.ephemeral()
+    return None
 
 
 def _print_summary(outcome: BuildOutcome, defs: dg.Definitions, seconds: float) -> None:

@@ -1,12 +1,13 @@
 """Building the whole warehouse through Dagster: the catalog, then every log date in the source.
 
 Used by ``sparkify build`` (the README's first command) and by the benchmark. Each contiguous range
-of log dates is one run (the assets' single-run backfill policy), exactly what a backfill launched
-from the UI does.
+of log dates (up to a year) is one run (the assets' single-run backfill policy), what a backfill
+launched from the UI does.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -19,11 +20,23 @@ LOG_DATE_ASSETS = ("staging_events", "users", "songplays", "time")
 STAR_TABLES = ("staging_events", "staging_songs", "songplays", "users", "songs", "artists", "time")
 
 
-def contiguous_ranges(days: Sequence[date]) -> list[tuple[date, date]]:
-    """``days`` as inclusive (first, last) ranges of consecutive dates."""
+# A run's in-process result keeps all its events in memory (Dagster records one materialization per
+# partition per asset): ranges longer than this are split into several runs to bound that memory.
+MAX_DAYS_PER_RUN = 366
+
+
+def contiguous_ranges(
+    days: Sequence[date], max_days: int = MAX_DAYS_PER_RUN
+) -> list[tuple[date, date]]:
+    """``days`` as inclusive (first, last) ranges of consecutive dates, none longer than
+    ``max_days``."""
     ranges: list[tuple[date, date]] = []
     for day in sorted(set(days)):
-        if ranges and ranges[-1][1] + timedelta(days=1) == day:
+        if (
+            ranges
+            and ranges[-1][1] + timedelta(days=1) == day
+            and (day - ranges[-1][0]).days < max_days
+        ):
             ranges[-1] = (ranges[-1][0], day)
         else:
             ranges.append((day, day))
@@ -45,11 +58,29 @@ def initialized_resource(resource: object) -> Any:
     return resource
 
 
+@dataclass(frozen=True)
+class RunSummary:
+    """What a build keeps of a run: not its event list, which grows with the partitions."""
+
+    run_id: str
+    success: bool
+    check_evaluations: list[dg.AssetCheckEvaluation]
+    step_seconds: dict[str, float]
+
+    @classmethod
+    def of(cls, run: dg.ExecuteInProcessResult) -> RunSummary:
+        seconds: dict[str, float] = {}
+        for event in run.all_events:
+            if event.event_type == dg.DagsterEventType.STEP_SUCCESS and event.step_key:
+                seconds[event.step_key] = event.event_specific_data.duration_ms / 1000  # type: ignore[union-attr]
+        return cls(run.run_id, run.success, list(run.get_asset_check_evaluations()), seconds)
+
+
 @dataclass
 class BuildOutcome:
     """What a build did: its runs, and every check evaluation they recorded."""
 
-    runs: list[dg.ExecuteInProcessResult] = field(default_factory=list)
+    runs: list[RunSummary] = field(default_factory=list)
     log_dates: list[date] = field(default_factory=list)
 
     @property
@@ -58,7 +89,7 @@ class BuildOutcome:
 
     @property
     def check_evaluations(self) -> list[dg.AssetCheckEvaluation]:
-        return [e for run in self.runs for e in run.get_asset_check_evaluations()]
+        return [e for run in self.runs for e in run.check_evaluations]
 
     @property
     def failed_checks(self) -> list[dg.AssetCheckEvaluation]:
@@ -78,7 +109,8 @@ def build_warehouse(
     log_level: str = "INFO",
 ) -> BuildOutcome:
     """Materializes every asset: the catalog once, then ``log_dates`` (default: every log date
-    in the source) one contiguous range per run. Stops at the first failed run."""
+    in the source) one contiguous range per run. Stops at the first failed run. Without an
+    ``instance``, each run gets an ephemeral one of its own, dropped after the run."""
     all_resources = {**(defs.resources or {}), **(resources or {})}
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     assets = list(defs.assets or [])
@@ -88,28 +120,24 @@ def build_warehouse(
         log_dates = [day for day, _ in source.tree().log_files()]
     outcome.log_dates = sorted(set(log_dates))
 
-    catalog = dg.materialize(
-        assets,  # type: ignore[arg-type]
-        selection=list(CATALOG_ASSETS),
-        resources=all_resources,
-        run_config=run_config,
-        instance=instance,
-        raise_on_error=False,
-    )
-    outcome.runs.append(catalog)
-    if not catalog.success:
+    def run(selection: Sequence[str], tags: dict[str, str] | None) -> bool:
+        with contextlib.ExitStack() as stack:
+            run_instance = instance or stack.enter_context(dg.DagsterInstance.ephemeral())
+            result = dg.materialize(
+                assets,  # type: ignore[arg-type]
+                selection=list(selection),
+                resources=all_resources,
+                run_config=run_config,
+                instance=run_instance,
+                tags=tags,
+                raise_on_error=False,
+            )
+            outcome.runs.append(RunSummary.of(result))
+            return result.success
+
+    if not run(CATALOG_ASSETS, None):
         return outcome
     for first, last in contiguous_ranges(outcome.log_dates):
-        run = dg.materialize(
-            assets,  # type: ignore[arg-type]
-            selection=list(LOG_DATE_ASSETS),
-            resources=all_resources,
-            run_config=run_config,
-            instance=instance,
-            tags=partition_range_tags(first, last),
-            raise_on_error=False,
-        )
-        outcome.runs.append(run)
-        if not run.success:
+        if not run(LOG_DATE_ASSETS, partition_range_tags(first, last)):
             break
     return outcome

@@ -3,8 +3,9 @@ reference computed from the raw files."""
 
 from __future__ import annotations
 
+import itertools
 import random
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -19,6 +20,7 @@ from sparkify_assets.warehouse_build import (
     LOG_DATE_ASSETS,
     build_warehouse,
     contiguous_ranges,
+    partition_range_tags,
 )
 from tests.conftest import SMALL_SPEC, resources_for
 from tests.reference_warehouse import reference_warehouse
@@ -151,6 +153,39 @@ def test_contiguous_ranges() -> None:
         (date(2018, 11, 5), date(2018, 11, 5)),
         (date(2018, 11, 7), date(2018, 11, 8)),
     ]
+
+
+def test_long_ranges_are_split_to_bound_a_runs_size() -> None:
+    days = [date.fromordinal(date(2018, 11, 1).toordinal() + n) for n in range(800)]
+    ranges = contiguous_ranges(days, max_days=366)
+    assert [(last - first).days + 1 for first, last in ranges] == [366, 366, 68]
+    assert ranges[0][0] == days[0] and ranges[-1][1] == days[-1]
+    assert all(b[0] - a[1] == timedelta(days=1) for a, b in itertools.pairwise(ranges))
+
+
+def test_a_range_run_does_not_give_each_day_the_windows_row_count(
+    warehouse_url: str, small_source: Path
+) -> None:
+    """Dagster copies a range run's metadata to each partition: the window's count must not show
+    up as each day's dagster/row_count. A one-day run's count is that day's."""
+    resources = resources_for(warehouse_url, small_source)
+    assert materialize(CATALOG_ASSETS, resources).success
+    ranged = materialize(
+        ("staging_events",),
+        resources,
+        tags=partition_range_tags(SMALL_SPEC.start, SMALL_SPEC.start + timedelta(days=2)),
+    )
+    one_day = materialize(("staging_events",), resources, partition_key=ALL_DAYS[0])
+    first_day_rows = reference_warehouse(small_source, days={ALL_DAYS[0]}).staging_events
+
+    ranged_events = ranged.get_asset_materialization_events()
+    assert len(ranged_events) == 3  # one per day
+    for event in ranged_events:
+        metadata = event.materialization.metadata
+        assert "dagster/row_count" not in metadata
+        assert metadata["rows_in_run_window"].value > first_day_rows
+    [single] = one_day.get_asset_materialization_events()
+    assert single.materialization.metadata["dagster/row_count"].value == first_day_rows
 
 
 def test_a_load_failing_midway_leaves_the_previous_rows(

@@ -9,6 +9,7 @@ failure stop the assets downstream.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -81,9 +82,10 @@ def table_materialization(
     metadata: Mapping[str, Any] | None = None,
     known_row_count: int | None = None,
 ) -> dg.MaterializeResult:
-    """The MaterializeResult of ``table``: row count (of the window when there is one), fully
-    qualified table name, the caller's metadata, and every check's result. (The column schema is
-    definition metadata: see table_documentation.)"""
+    """The MaterializeResult of ``table``: row count (of the window when there is one; as
+    ``dagster/row_count`` only when it is one partition's), fully qualified table name, the
+    caller's metadata, and every check's result. (The column schema is definition metadata: see
+    table_documentation.)"""
     params: dict[str, object] = dict(window.sql_params()) if window else {}
     params.update(check_params or {})
     (location,) = warehouse.query(statement("catalog.current_location"))
@@ -92,9 +94,12 @@ def table_materialization(
     row_count = (
         known_row_count if known_row_count is not None else warehouse.row_count(table, window)
     )
+    # Dagster copies a range run's metadata to every partition it covers: a window's row count
+    # would show as each day's, so it is recorded under a name that says what it counts.
+    one_partition = window is None or window.end_day - window.first_day == timedelta(days=1)
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": row_count,
+            ("dagster/row_count" if one_partition else "rows_in_run_window"): row_count,
             "dagster/table_name": f"{location['database_name']}.{location['schema_name']}.{table}",
             "engine": warehouse.engine,
             **({"log_dates": str(window)} if window else {}),
