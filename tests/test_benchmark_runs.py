@@ -4,6 +4,7 @@ asserts a speed (targets live in the benchmark, not in timed tests)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,28 +12,26 @@ import pytest
 from benchmarks import dagster_partition_overhead, full_build
 
 
-def test_benchmark_prints_every_figure(
+@pytest.fixture
+def run_full_build(
     postgres_admin_url: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-) -> None:
+) -> Callable[..., str]:
+    """Runs the full-build benchmark with these arguments on the test server; returns its output."""
     monkeypatch.setenv("SPARKIFY_HOME", str(tmp_path))
-    code = full_build.main(
-        [
-            "--events",
-            "2000",
-            "--shape",
-            "both",
-            "--incremental",
-            "3334",
-            "--postgres-url",
-            postgres_admin_url,
-        ]
-    )
-    printed = capsys.readouterr().out
 
-    assert code == 0
+    def run(*args: str) -> str:
+        assert full_build.main([*args, "--postgres-url", postgres_admin_url]) == 0
+        return capsys.readouterr().out
+
+    return run
+
+
+def test_benchmark_prints_every_figure(run_full_build: Callable[..., str]) -> None:
+    printed = run_full_build("--events", "2000", "--shape", "both", "--incremental", "3334")
+
     assert printed.count("ratio build / floor:") == 2  # dense and long
     for ratio in re.findall(r"ratio build / floor:\s+([0-9.]+)", printed):
         assert float(ratio) > 0
@@ -43,18 +42,9 @@ def test_benchmark_prints_every_figure(
     assert "floor: transform songplays" in printed
 
 
-def test_benchmark_repeats_build_and_floor_in_turns(
-    postgres_admin_url: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    monkeypatch.setenv("SPARKIFY_HOME", str(tmp_path))
-    args = ["--events", "1000", "--shape", "dense", "--repeat", "2"]
-    code = full_build.main([*args, "--postgres-url", postgres_admin_url])
-    printed = capsys.readouterr().out
+def test_benchmark_repeats_build_and_floor_in_turns(run_full_build: Callable[..., str]) -> None:
+    printed = run_full_build("--events", "1000", "--shape", "dense", "--repeat", "2")
 
-    assert code == 0
     assert "(median of 2 runs)" in printed
     [each] = re.findall(r"ratio of each run:\s+(.+)", printed)
     assert len(each.split(", ")) == 2
