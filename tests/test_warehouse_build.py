@@ -13,7 +13,9 @@ import psycopg
 import pytest
 
 from sparkify_assets.definitions import defs
+from sparkify_assets.lib.load_window import LoadWindow
 from sparkify_assets.lib.postgres_warehouse import PostgresWarehouse
+from sparkify_assets.lib.source_tree import open_source_tree
 from sparkify_assets.lib.warehouse import WAREHOUSE_TABLES
 from sparkify_assets.warehouse_build import (
     CATALOG_ASSETS,
@@ -242,3 +244,38 @@ def test_blocking_check_failure_stops_downstream(warehouse_url: str, small_sourc
     assert unique.metadata["failures"].value == 1
     materialized = {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()}
     assert "songplays" not in materialized
+
+
+def test_statistics_are_refreshed_by_a_large_load_not_by_a_day_on_a_long_history(
+    warehouse_url: str, small_source: Path
+) -> None:
+    """ANALYZE samples the whole table: run after every day, each day would cost more as history
+    grows. A load refreshes the statistics only when it is a hundredth of the known rows or more."""
+    tree = open_source_tree(str(small_source))
+    days = [date.fromisoformat(d) for d in ALL_DAYS]
+
+    def estimated_rows() -> float:
+        with psycopg.connect(warehouse_url) as connection:
+            row = connection.execute(
+                "SELECT reltuples FROM pg_class WHERE oid = 'staging_events'::regclass"
+            ).fetchone()
+        assert row is not None
+        return float(row[0])
+
+    with PostgresWarehouse(warehouse_url) as warehouse:
+        warehouse.ensure_tables()
+        assert estimated_rows() < 1  # never analyzed
+        loaded = warehouse.load_event_days(
+            tree, LoadWindow(days[0], days[-1]), run_id="first", log=lambda _: None
+        )
+        assert estimated_rows() == loaded.rows_loaded  # the first load is analyzed
+
+        with psycopg.connect(warehouse_url, autocommit=True) as connection:
+            # As if the statistics knew of a long history (the test server's user is a superuser).
+            connection.execute(
+                "UPDATE pg_class SET reltuples = 1e7 WHERE oid = 'staging_events'::regclass"
+            )
+        warehouse.load_event_days(
+            tree, LoadWindow.single_day(days[-1]), run_id="day", log=lambda _: None
+        )
+        assert estimated_rows() == 1e7  # one day on ten million rows: not analyzed again

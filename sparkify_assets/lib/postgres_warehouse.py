@@ -121,7 +121,12 @@ class PostgresWarehouse(Warehouse):
                 _quarantine(session, parser.rejected, "event", run_id, log_date=day)
                 report.files.append(FileLoad(file.key, loaded, len(parser.rejected)))
                 file_log(f"{file.key}: {loaded} events loaded, {len(parser.rejected)} quarantined")
-            session.execute(statement("postgres/copy.analyze_staging_events"))
+            [needs] = session.query(
+                statement("postgres/copy.staging_events_needs_analyze"),
+                {"rows_loaded": report.rows_loaded},
+            )
+            if needs["needs_analyze"]:
+                session.execute(statement("postgres/copy.analyze_staging_events"))
         file_log.flush()
         return report
 
