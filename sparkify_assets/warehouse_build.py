@@ -122,7 +122,11 @@ def build_warehouse(
 
     def run(selection: Sequence[str], tags: dict[str, str] | None) -> bool:
         with contextlib.ExitStack() as stack:
-            run_instance = instance or stack.enter_context(dg.DagsterInstance.ephemeral())
+            run_instance = (
+                instance
+                if instance is not None
+                else stack.enter_context(dg.DagsterInstance.ephemeral())
+            )
             result = dg.materialize(
                 assets,  # type: ignore[arg-type]
                 selection=list(selection),

@@ -9,7 +9,6 @@ failure stop the assets downstream.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -96,7 +95,7 @@ def table_materialization(
     )
     # Dagster copies a range run's metadata to every partition it covers: a window's row count
     # would show as each day's, so it is recorded under a name that says what it counts.
-    one_partition = window is None or window.end_day - window.first_day == timedelta(days=1)
+    one_partition = window is None or window.is_single_day
     return dg.MaterializeResult(
         metadata={
             ("dagster/row_count" if one_partition else "rows_in_run_window"): row_count,

@@ -93,8 +93,14 @@ TEXT_LIMITS = {
     "song": 512,
     "userAgent": 1024,
 }
-# (position in EVENT_FIELDS, field, limit): a text of at most limit // 4 characters always fits.
-_TEXT_CHECKS = tuple((EVENT_FIELDS.index(name), name, limit) for name, limit in TEXT_LIMITS.items())
+# (position in EVENT_FIELDS, field, limit), by increasing limit: a text of at most limit // 4
+# characters always fits, and none can hold more UTF-8 bytes than its line.
+_TEXT_CHECKS = tuple(
+    sorted(
+        ((EVENT_FIELDS.index(name), name, limit) for name, limit in TEXT_LIMITS.items()),
+        key=lambda check: check[2],
+    )
+)
 
 _NONE = type(None)
 _ALLOWED_TYPES: dict[str, tuple[type, ...]] = {
@@ -141,8 +147,6 @@ _FastEvent = msgspec.defstruct(
 )
 _fast_decode = msgspec.json.Decoder(_FastEvent).decode
 _fast_values = msgspec.structs.astuple
-# The text checks by increasing limit: a text cannot hold more UTF-8 bytes than its line.
-_TEXT_CHECKS_BY_LIMIT = tuple(sorted(_TEXT_CHECKS, key=lambda check: check[2]))
 
 DUPLICATE_REASON = "duplicate of an event with the same user, session, item in session and ts"
 
@@ -245,7 +249,7 @@ class EventFileParser:
             raise _Refused(f"ts {ts} is not on {self.log_date.isoformat()} (UTC)")
         if not texts_checked:
             line_bytes = len(record)
-            for position, name, limit in _TEXT_CHECKS_BY_LIMIT:
+            for position, name, limit in _TEXT_CHECKS:
                 if limit >= line_bytes:
                     break
                 text = values[position]

@@ -26,6 +26,10 @@ class LoadWindow:
     def single_day(cls, day: date) -> LoadWindow:
         return cls(day, day + timedelta(days=1))
 
+    @property
+    def is_single_day(self) -> bool:
+        return self.end_day - self.first_day == timedelta(days=1)
+
     @classmethod
     def all_dates(cls) -> LoadWindow:
         """Every possible log date: for counting whole tables."""

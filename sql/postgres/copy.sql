@@ -26,9 +26,9 @@ ANALYZE staging_events;
 -- name: staging_events_needs_analyze
 -- Whether a load of %(rows_loaded)s rows changes staging_events enough to need fresh statistics:
 -- a hundredth of the rows the statistics know of, or none known yet (stale statistics cost the
--- songplays plan more than a few per cent of new rows do). A day added to a long history does not: sampling a
--- large table would make each day cost more as history grows; autovacuum analyzes it in the
--- background.
+-- songplays plan more than a few per cent of new rows do). A day added to a long history does
+-- not: sampling a large table would make each day cost more as history grows; autovacuum analyzes
+-- it in the background.
 SELECT %(rows_loaded)s >= 0.01 * GREATEST(reltuples, 0) AS needs_analyze
 FROM pg_class
 WHERE oid = CAST('staging_events' AS REGCLASS);
