@@ -1,4 +1,8 @@
-"""``sparkify``: build the warehouse, generate sample data, stop the embedded PostgreSQL server."""
+"""``sparkify``: build the warehouse, generate sample data, stop the embedded PostgreSQL server.
+
+A configuration or connection problem ends in one line naming the setting and the fix, exit
+status 2; a failed run or check exits 1. ``--debug`` shows the traceback instead.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,24 @@ import argparse
 import os
 import sys
 import time
-import warnings
+import traceback
 from collections import Counter
+from typing import Any
 
 import dagster as dg
 
 from sparkify_assets.lib.load_window import LoadWindow
+from sparkify_assets.lib.setting_problems import SettingProblem, reported_source_problems
 from sparkify_assets.warehouse_build import (
     STAR_TABLES,
     BuildOutcome,
     build_warehouse,
     initialized_resource,
 )
+
+EXIT_FAILED = 1  # a run or an error-severity check failed
+EXIT_SETTING = 2  # a setting is wrong or a service is unreachable: the message says which
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def _instance() -> dg.DagsterInstance | None:
@@ -28,19 +38,7 @@ def _instance() -> dg.DagsterInstance | None:
     return None
 
 
-def _print_summary(outcome: BuildOutcome, defs: dg.Definitions, seconds: float) -> None:
-    warehouse = initialized_resource(defs.resources["warehouse"])  # type: ignore[index]
-    print()
-    print(f"Sparkify warehouse built in {seconds:.1f} s ({len(outcome.runs)} Dagster runs)")
-    if outcome.log_dates:
-        print(
-            f"log dates: {outcome.log_dates[0]} .. {outcome.log_dates[-1]}"
-            f" ({len(outcome.log_dates)} days)"
-        )
-    with warehouse.open() as connection:
-        print(f"\n{'table':<16}{'rows':>12}")
-        for table in (*STAR_TABLES, "load_quarantine"):
-            print(f"{table:<16}{connection.row_count(table, LoadWindow.all_dates()):>12,}")
+def _print_checks(outcome: BuildOutcome) -> None:
     evaluations = outcome.check_evaluations
     tally = Counter(
         "passed"
@@ -55,20 +53,55 @@ def _print_summary(outcome: BuildOutcome, defs: dg.Definitions, seconds: float) 
     for e in evaluations:
         if not e.passed:
             print(f"  {e.severity.value:<5} {e.asset_key.to_user_string()}.{e.check_name}")
-    for run in outcome.runs:
-        if not run.success:
-            print(f"run {run.run_id} failed: see the Dagster event log above")
 
 
-def build(_: argparse.Namespace) -> int:
+def _print_summary(outcome: BuildOutcome, warehouse: Any, seconds: float) -> int:
+    """Prints what the build did and returns the exit status. Queries the warehouse for row
+    counts only after every run succeeded: a failed run may mean the warehouse is down."""
+    print()
+    failed_runs = [run for run in outcome.runs if not run.success]
+    if failed_runs:
+        print(f"Sparkify warehouse build FAILED after {seconds:.1f} s ({len(outcome.runs)} runs)")
+        for run in failed_runs:
+            for step, message in run.step_failures.items():
+                print(f"  {step}: {message}")
+            if not run.step_failures:
+                print(f"  run {run.run_id} failed: see the Dagster event log above")
+        _print_checks(outcome)
+        return EXIT_FAILED
+    print(f"Sparkify warehouse built in {seconds:.1f} s ({len(outcome.runs)} Dagster runs)")
+    if outcome.log_dates:
+        print(
+            f"log dates: {outcome.log_dates[0]} .. {outcome.log_dates[-1]}"
+            f" ({len(outcome.log_dates)} days)"
+        )
+    with warehouse.open() as connection:
+        print(f"\n{'table':<16}{'rows':>12}")
+        for table in (*STAR_TABLES, "load_quarantine"):
+            print(f"{table:<16}{connection.row_count(table, LoadWindow.all_dates()):>12,}")
+    _print_checks(outcome)
+    return 0 if outcome.succeeded else EXIT_FAILED
+
+
+def build(args: argparse.Namespace) -> int:
     """Materializes every asset and prints rows per table and check outcomes."""
-    warnings.filterwarnings("ignore", category=dg.BetaWarning)
     from sparkify_assets.definitions import defs
 
+    resources = defs.resources or {}
+    source = initialized_resource(resources["source"])
+    warehouse = initialized_resource(resources["warehouse"])
+    # Settings first, before any run: a wrong one is one message, not a failed run per step.
+    tree = source.tree()
+    with reported_source_problems(tree.url):
+        log_dates = [day for day, _ in tree.log_files()]
+    with warehouse.open():
+        pass
+
     started = time.perf_counter()
-    outcome = build_warehouse(defs, instance=_instance())
-    _print_summary(outcome, defs, time.perf_counter() - started)
-    return 0 if outcome.succeeded else 1
+    outcome = build_warehouse(
+        defs, instance=_instance(), log_dates=log_dates, log_level=args.log_level.upper()
+    )
+    return _print_summary(outcome, warehouse, time.perf_counter() - started)
 
 
 def stop_postgres(_: argparse.Namespace) -> int:
@@ -88,17 +121,48 @@ def generate(arguments: list[str]) -> int:
     return generate_main(arguments)
 
 
+def command_parser() -> argparse.ArgumentParser:
+    """The ``sparkify`` command line: its subcommands and options."""
+    parser = argparse.ArgumentParser(
+        prog="sparkify",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of a configuration error"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    build_command = commands.add_parser("build", help=build.__doc__, description=build.__doc__)
+    build_command.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        default="info",
+        help=(
+            "Dagster's console log level (default info: a line per step and per file loaded;"
+            " debug adds every Dagster event, per day and per asset)"
+        ),
+    )
+    build_command.set_defaults(run=build)
+    commands.add_parser("stop-postgres", help=stop_postgres.__doc__).set_defaults(run=stop_postgres)
+    commands.add_parser("generate", help=generate.__doc__, add_help=False)
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in arguments
+    if debug:
+        arguments = [argument for argument in arguments if argument != "--debug"]
     if arguments[:1] == ["generate"]:  # the generator parses its own options
         return generate(arguments[1:])
-    parser = argparse.ArgumentParser(prog="sparkify", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("build", help=build.__doc__).set_defaults(run=build)
-    commands.add_parser("stop-postgres", help=stop_postgres.__doc__).set_defaults(run=stop_postgres)
-    commands.add_parser("generate", help=generate.__doc__)
-    args = parser.parse_args(arguments)
-    return int(args.run(args))
+    args = command_parser().parse_args(arguments)
+    try:
+        return int(args.run(args))
+    except SettingProblem as problem:
+        if debug:
+            traceback.print_exc()
+        print(f"sparkify: {problem.message}", file=sys.stderr)
+        return EXIT_SETTING
 
 
 if __name__ == "__main__":

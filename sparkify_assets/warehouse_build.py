@@ -66,14 +66,31 @@ class RunSummary:
     success: bool
     check_evaluations: list[dg.AssetCheckEvaluation]
     step_seconds: dict[str, float]
+    step_failures: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, run: dg.ExecuteInProcessResult) -> RunSummary:
         seconds: dict[str, float] = {}
+        failures: dict[str, str] = {}
         for event in run.all_events:
             if event.event_type == dg.DagsterEventType.STEP_SUCCESS and event.step_key:
                 seconds[event.step_key] = event.event_specific_data.duration_ms / 1000  # type: ignore[union-attr]
-        return cls(run.run_id, run.success, list(run.get_asset_check_evaluations()), seconds)
+            elif event.event_type == dg.DagsterEventType.STEP_FAILURE and event.step_key:
+                failures[event.step_key] = _failure_message(event.event_specific_data)
+        return cls(
+            run.run_id, run.success, list(run.get_asset_check_evaluations()), seconds, failures
+        )
+
+
+def _failure_message(data: Any) -> str:
+    """A failed step's message in one line: a dg.Failure's description, else the error's."""
+    user_failure = getattr(data, "user_failure_data", None)
+    if user_failure is not None and user_failure.description:
+        return str(user_failure.description).splitlines()[0]
+    error = getattr(data, "error", None)
+    while error is not None and error.cause is not None:  # Dagster's wrapper, then the cause
+        error = error.cause
+    return error.message.strip().splitlines()[0] if error is not None else "(no message)"
 
 
 @dataclass

@@ -11,12 +11,14 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import dagster as dg
 import psycopg
 from psycopg import sql as pgsql
 
 from sparkify_assets.lib.event_records import EventFileParser
 from sparkify_assets.lib.load_window import LoadWindow
 from sparkify_assets.lib.quarantine import RejectedRecord
+from sparkify_assets.lib.setting_problems import postgres_connect_problem
 from sparkify_assets.lib.song_records import parse_song_file
 from sparkify_assets.lib.source_tree import SourceTree
 from sparkify_assets.lib.sql_files import SqlStatement, statement
@@ -76,17 +78,25 @@ class PostgresWarehouse(Warehouse):
 
     def __init__(self, url: str, password: str = "") -> None:
         extra: dict[str, Any] = {"password": password} if password else {}
-        self._connection = psycopg.connect(
-            url, autocommit=True, application_name=APPLICATION_NAME, **extra
-        )
+        try:
+            self._connection = psycopg.connect(
+                url, autocommit=True, application_name=APPLICATION_NAME, **extra
+            )
+        except psycopg.OperationalError as error:
+            raise postgres_connect_problem(error, _address(url)) from None
 
     def close(self) -> None:
         self._connection.close()
 
     @contextmanager
     def transaction(self) -> Iterator[PostgresSession]:
-        with self._connection.transaction():
-            yield PostgresSession(self._connection)
+        try:
+            with self._connection.transaction():
+                yield PostgresSession(self._connection)
+        except psycopg.Error as error:
+            if _can_heal(error):
+                raise  # the asset's retry policy runs the step again
+            raise _lasting_failure(error) from error
 
     def ensure_tables(self) -> None:
         missing = statement("postgres/catalog.missing_tables")
@@ -152,6 +162,41 @@ class PostgresWarehouse(Warehouse):
             session.execute(statement("postgres/copy.analyze_staging_songs"))
         log(f"song_data/: {loaded} song files loaded, {len(rejected)} quarantined")
         return LoadReport([FileLoad("song_data/", loaded, len(rejected))])
+
+
+# SQLSTATE classes a retry can fix: connection, transaction rollback (serialization, deadlock),
+# insufficient resources, operator intervention (a server restarting, a killed session), system.
+_HEALING_CLASSES = ("08", "40", "53", "57", "58")
+
+
+def _can_heal(error: psycopg.Error) -> bool:
+    """Whether running the step again may succeed: a lost connection (no SQLSTATE: the server
+    went away) or a transient server state; not a wrong statement, data or permission."""
+    sqlstate = error.sqlstate or ""
+    if not sqlstate:
+        return isinstance(error, psycopg.OperationalError | psycopg.InterfaceError)
+    return sqlstate.startswith(_HEALING_CLASSES)
+
+
+def _lasting_failure(error: psycopg.Error) -> dg.Failure:
+    """A step failure for an error a retry would only repeat."""
+    message = " ".join(str(error).split())[:500]
+    return dg.Failure(
+        description=f"PostgreSQL error [{error.sqlstate or 'no SQLSTATE'}]: {message}",
+        metadata={"sqlstate": error.sqlstate or ""},
+        allow_retries=False,
+    )
+
+
+def _address(url: str) -> str:
+    """Where ``url`` points, for messages: host (or socket directory), port and database, never
+    the user's password."""
+    try:
+        parts = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "the URL in SPARKIFY_WAREHOUSE_URL"
+    host = str(parts.get("host") or "localhost")
+    return f"{host}:{parts.get('port') or 5432}/{parts.get('dbname') or parts.get('user') or ''}"
 
 
 def _quarantine(

@@ -37,6 +37,11 @@ import redshift_connector
 
 from sparkify_assets.lib.load_window import LoadWindow
 from sparkify_assets.lib.quarantine import RAW_TEXT_LIMIT
+from sparkify_assets.lib.setting_problems import (
+    PASSWORD_SETTING,
+    WAREHOUSE_SETTING,
+    SettingProblem,
+)
 from sparkify_assets.lib.source_layout import SONG_PREFIX
 from sparkify_assets.lib.source_tree import SourceTree
 from sparkify_assets.lib.sql_files import SqlStatement, statement
@@ -187,6 +192,32 @@ def _error_from_driver(
         sqlstate=sqlstate,
         server_message=message,
         retryable=retryable,
+    )
+
+
+def _connect_problem(error: RedshiftError, target: object) -> SettingProblem:
+    """The SettingProblem of a failed connection: a refused login or a missing database fails at
+    once; a network fault or a cluster that is starting may heal, so the retry policy applies."""
+    state, message = error.sqlstate, error.server_message
+    if state.startswith("28") or "authentication" in message.lower():
+        return SettingProblem(
+            f"{PASSWORD_SETTING}: Redshift at {target} refused the login ({message}). Set"
+            f" {PASSWORD_SETTING} (unset: IAM authentication with your AWS credentials), or fix"
+            f" the user in {WAREHOUSE_SETTING}.",
+            setting=PASSWORD_SETTING,
+        )
+    if state == "3D000":
+        return SettingProblem(
+            f"{WAREHOUSE_SETTING}: {message} on Redshift at {target}. Name an existing"
+            f" database in {WAREHOUSE_SETTING}.",
+            setting=WAREHOUSE_SETTING,
+        )
+    return SettingProblem(
+        f"{WAREHOUSE_SETTING}: cannot reach Redshift at {target} ({message}). Check that the"
+        f" cluster is available (redshift_cluster_status) and the host and port in"
+        f" {WAREHOUSE_SETTING}.",
+        setting=WAREHOUSE_SETTING,
+        can_heal=error.retryable,
     )
 
 
@@ -413,15 +444,18 @@ class RedshiftWarehouse(Warehouse):
             target = RedshiftTarget.from_url(settings.url)
             arguments = connect_arguments(target, settings)
         except ValueError as error:  # a configuration mistake: retrying cannot fix it
-            raise dg.Failure(
-                description=f"SPARKIFY_WAREHOUSE_URL: {error}", allow_retries=False
+            raise SettingProblem(
+                f"{WAREHOUSE_SETTING}: {error}.", setting=WAREHOUSE_SETTING
             ) from None
         secrets = (settings.password,)
         try:
             connection = redshift_connector.connect(**arguments)
         except (redshift_connector.Error, OSError) as error:
-            raise _error_from_driver(
-                f"connect to {target}", error, secrets, action="could not be opened"
+            raise _connect_problem(
+                _error_from_driver(
+                    f"connect to {target}", error, secrets, action="could not be opened"
+                ),
+                target,
             ) from None
         connection.autocommit = False
         return cls(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sparkify_assets.lib.embedded_postgres import embedded_postgres_url
 from sparkify_assets.lib.postgres_warehouse import PostgresWarehouse
 from sparkify_assets.lib.project_home import sparkify_home
+from sparkify_assets.lib.setting_problems import WAREHOUSE_SETTING, SettingProblem
 from sparkify_assets.lib.warehouse import Warehouse
 
 
@@ -32,7 +33,8 @@ def connect_warehouse(settings: WarehouseSettings) -> Warehouse:
         from sparkify_assets.lib.redshift_warehouse import RedshiftWarehouse
 
         return RedshiftWarehouse.connect(settings)
-    raise ValueError(
-        "SPARKIFY_WAREHOUSE_URL must be postgresql://..., redshift://... or empty (embedded "
-        f"PostgreSQL); got a URL with scheme {scheme or '(none)'!r}"
+    raise SettingProblem(
+        f"{WAREHOUSE_SETTING} must be postgresql://..., redshift://... or empty (the embedded"
+        f" PostgreSQL); got a URL with scheme {scheme or '(none)'!r}.",
+        setting=WAREHOUSE_SETTING,
     )
