@@ -60,9 +60,10 @@ _DATABASE_USER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _SCHEMA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _S3_KEY_PREFIX = re.compile(r"^[A-Za-z0-9_.:/=+@-]{0,512}$")
 _TIME_OF_DAY = re.compile(r"^(?P<hour>[01]\d|2[0-3]):(?P<minute>[0-5]\d)$")
-_DAYS = re.compile(r"^(?:SUN|MON|TUE|WED|THU|FRI|SAT)(?:-(?:SUN|MON|TUE|WED|THU|FRI|SAT))?(?:,(?:SUN|MON|TUE|WED|THU|FRI|SAT)(?:-(?:SUN|MON|TUE|WED|THU|FRI|SAT))?)*$")
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
-# Names a database user must not take (Redshift's reserved ones and SQL words we would have to quote).
+_DAYS = re.compile(
+    r"^(?:SUN|MON|TUE|WED|THU|FRI|SAT)(?:-(?:SUN|MON|TUE|WED|THU|FRI|SAT))?(?:,(?:SUN|MON|TUE|WED|THU|FRI|SAT)(?:-(?:SUN|MON|TUE|WED|THU|FRI|SAT))?)*$"
+)
+# Names a database user must not take (Redshift's reserved ones, SQL words we would have to quote).
 _RESERVED_USERS = frozenset({"public", "rdsdb", "user", "admin", "root", "all", "group"})
 _WHOLE_PLACEHOLDER = re.compile(r"^\$\{(\w+)\}$")
 
@@ -262,9 +263,7 @@ class RedshiftClusterSpec:
             description=f"Lets Redshift cluster {self.identifier} read source data",
             trust_policy=self.trust_policy_document(account),
             policies=(
-                RolePolicy(
-                    self.iam_policy_name, self.permission_policy_document(account.region)
-                ),
+                RolePolicy(self.iam_policy_name, self.permission_policy_document(account.region)),
             ),
         )
 
@@ -497,7 +496,8 @@ def trust_policy_problems(
             )
         elif allowed_values and not set(values) <= set(allowed_values):
             problems.append(
-                f"the trust policy's {condition_key} allows {sorted(set(values) - set(allowed_values))}"
+                f"the trust policy's {condition_key} allows"
+                f" {sorted(set(values) - set(allowed_values))}"
             )
     return problems
 
@@ -603,12 +603,8 @@ class _SpecReader:
                 sample.redshift_arn(f"dbuser:{identifier}/{etl_user}"),
             ]
             try:
-                rendered_trust = render_policy_document(
-                    trust_policy, {"etl_dbuser_arns": expected}
-                )
-                self.problems.extend(
-                    trust_policy_problems(rendered_trust, allowed_values=expected)
-                )
+                rendered_trust = render_policy_document(trust_policy, {"etl_dbuser_arns": expected})
+                self.problems.extend(trust_policy_problems(rendered_trust, allowed_values=expected))
             except RedshiftClusterSpecError as error:
                 self.problems.append(str(error))
         if permission_template and s3_read_access:
@@ -862,9 +858,7 @@ class _SpecReader:
                 f"audit_logging.bucket {bucket!r}: destination 's3' needs an S3 bucket name"
             )
         if destination == "cloudwatch" and (bucket or prefix):
-            self.problems.append(
-                "audit_logging.bucket/s3_key_prefix are for destination 's3' only"
-            )
+            self.problems.append("audit_logging.bucket/s3_key_prefix are for destination 's3' only")
         return AuditLogging(destination, tuple(exports), bucket, prefix)
 
     def _schedule(self, section: Mapping[str, Any], identifier: str) -> PauseSchedule:
