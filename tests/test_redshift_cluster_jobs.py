@@ -32,6 +32,8 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
+from tests.support import moto_redshift_additions
+
 from sparkify_assets.defs.redshift_cluster_jobs import (
     REDSHIFT_CLUSTER_RESOURCE_KEY,
     RedshiftClusterAwsResource,
@@ -49,6 +51,7 @@ from sparkify_assets.lib.redshift_cluster_operations import (
 )
 from sparkify_assets.lib.redshift_cluster_spec import (
     SPEC_PATH_ENV_VAR,
+    AccountContext,
     RedshiftClusterSpecError,
     default_spec_path,
     infra_directory,
@@ -65,7 +68,11 @@ ROLE = "sparkify-redshift-s3-read"
 POLICY = "sparkify-s3-read"
 SECURITY_GROUP = "sparkify-redshift-clients"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{ROLE}"
-DEFAULT_VPC_CIDR = "172.31.0.0/16"
+ALLOWED_CIDR = "172.31.0.0/20"  # the shipped spec's: the default VPC's first subnet
+ETL_USER = "sparkify_etl"
+ETL_DBUSER_ARN = f"arn:aws:redshift:{REGION}:{ACCOUNT}:dbuser:{CLUSTER}/{ETL_USER}"
+PARAMETER_GROUP = "sparkify-dwh-parameters"
+SCHEDULER_ROLE = "sparkify-redshift-scheduler"
 
 
 # ---- fixtures --------------------------------------------------------------------------------
@@ -80,6 +87,7 @@ def moto_endpoint() -> Iterator[str]:
 
 
 def _serve_moto() -> Iterator[str]:
+    moto_redshift_additions.install()  # the Redshift calls moto 5.2 lacks (see the module)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -115,6 +123,16 @@ class Aws:
         )["SecurityGroups"]
         assert len(groups) <= 1
         return groups[0] if groups else None
+
+    def project_s3_endpoints(self) -> list[dict[str, Any]]:
+        """The S3 gateway endpoints carrying the project's managed-by tag."""
+        endpoints = self.client("ec2").describe_vpc_endpoints()["VpcEndpoints"]
+        return [
+            endpoint
+            for endpoint in endpoints
+            if {"Key": "managed-by", "Value": "sparkify_assets"} in endpoint.get("Tags", [])
+            and endpoint["State"].lower() not in {"deleted", "deleting"}
+        ]
 
     def ingress_rules(self, group_id: str) -> list[dict[str, Any]]:
         rules = self.client("ec2").describe_security_group_rules(
@@ -349,17 +367,17 @@ def test_up_creates_an_encrypted_private_four_node_cluster_with_a_read_only_role
         "tcp",
         5439,
         5439,
-        DEFAULT_VPC_CIDR,
+        ALLOWED_CIDR,
     )
 
     # what the warehouse reads: redshift://user@host:port/db, the role ARN, the region
     metadata = run.output_metadata("redshift_cluster_available")
     host = cluster["Endpoint"]["Address"]
-    assert metadata["warehouse_url"] == f"redshift://sparkify_admin@{host}:5439/sparkify"
+    assert metadata["warehouse_url"] == f"redshift://{ETL_USER}@{host}:5439/sparkify"
     url = urlsplit(metadata["warehouse_url"])
     assert (url.scheme, url.username, url.hostname, url.port, url.path) == (
         "redshift",
-        "sparkify_admin",
+        ETL_USER,
         host,
         5439,
         "/sparkify",
@@ -371,7 +389,7 @@ def test_up_creates_an_encrypted_private_four_node_cluster_with_a_read_only_role
         host,
         5439,
         "sparkify",
-        "sparkify_admin",
+        ETL_USER,
     )
     assert (target.cluster_identifier, target.region) == (CLUSTER, REGION)
     assert metadata["iam_role_arn"] == ROLE_ARN
@@ -407,8 +425,10 @@ def test_up_twice_leaves_one_cluster_one_rule_and_says_what_it_reused(aws: Aws) 
 def test_up_reuses_a_cluster_created_elsewhere_and_moves_it_into_its_security_group(
     aws: Aws,
 ) -> None:
-    """A cluster made by the old scripts: public, in the default security group. ``up`` takes it
-    over: one cluster (no ClusterAlreadyExists surfaces), private, only the spec's group."""
+    """A cluster made by the old scripts: public, in the default security group. Without the
+    managed-by tag ``up`` refuses it and changes nothing; once an operator tags it, ``up`` takes it
+    over: one cluster (no ClusterAlreadyExists surfaces), private, only the spec's group, the
+    parameter group requiring SSL, enhanced VPC routing, audit logging."""
     redshift = aws.client("redshift")
     default_group = aws.client("ec2").describe_security_groups(
         Filters=[{"Name": "group-name", "Values": ["default"]}]
@@ -427,10 +447,32 @@ def test_up_reuses_a_cluster_created_elsewhere_and_moves_it_into_its_security_gr
         IamRoles=[ROLE_ARN],  # moto has no ModifyClusterIamRoles: see the documentation
     )
 
+    refused = run_job("redshift_cluster_up", cluster_resource())
+
+    assert not refused.result.success
+    assert f"Redshift cluster {CLUSTER} exists but does not carry the tag managed-by" in (
+        refused.failure()
+    )
+    assert aws.cluster()["PubliclyAccessible"] is True  # untouched
+    assert aws.security_group() is None  # nothing else was created either
+    assert error_code_of(aws.client("iam").get_role, RoleName=ROLE) == "NoSuchEntity"
+
+    redshift.create_tags(
+        ResourceName=f"arn:aws:redshift:{REGION}:{ACCOUNT}:cluster:{CLUSTER}",
+        Tags=[{"Key": "managed-by", "Value": "sparkify_assets"}],
+    )
     run = run_job("redshift_cluster_up", cluster_resource())
 
     assert run.result.success, run.messages
     cluster = aws.cluster()
+    assert cluster["EnhancedVpcRouting"] is True
+    assert [group["ParameterGroupName"] for group in cluster["ClusterParameterGroups"]] == [
+        PARAMETER_GROUP
+    ]
+    assert run.logged("applied at the next reboot")
+    assert aws.client("redshift").describe_logging_status(ClusterIdentifier=CLUSTER)[
+        "LoggingEnabled"
+    ]
     group = aws.security_group()
     assert group is not None
     assert [sg["VpcSecurityGroupId"] for sg in cluster["VpcSecurityGroups"]] == [group["GroupId"]]
@@ -442,7 +484,11 @@ def test_up_reuses_a_cluster_created_elsewhere_and_moves_it_into_its_security_gr
 def test_up_refuses_a_role_that_already_grants_more_than_the_spec(aws: Aws) -> None:
     iam = aws.client("iam")
     spec = load_redshift_cluster_spec(SHIPPED_SPEC)
-    iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=spec.trust_policy_document)
+    iam.create_role(  # the project's own role (tagged), widened by hand since
+        RoleName=ROLE,
+        AssumeRolePolicyDocument=spec.cluster_role(AccountContext(ACCOUNT, REGION)).trust_policy,
+        Tags=spec.tag_list(),
+    )
     broad = iam.create_policy(
         PolicyName="everything-in-s3",
         PolicyDocument=json.dumps(
@@ -457,7 +503,7 @@ def test_up_refuses_a_role_that_already_grants_more_than_the_spec(aws: Aws) -> N
     run = run_job("redshift_cluster_up", cluster_resource())
 
     assert not run.result.success
-    assert "grants more than the spec's read-only policy" in run.failure()
+    assert "grants more than the spec's policies" in run.failure()
     assert broad in run.failure()
     assert aws.client("redshift").describe_clusters()["Clusters"] == []  # nothing was created
     assert iam.list_role_policies(RoleName=ROLE)["PolicyNames"] == []  # nor widened/changed
@@ -467,7 +513,7 @@ def test_up_refuses_the_whole_internet_unless_the_spec_asks_for_it(
     aws: Aws, tmp_path: Path
 ) -> None:
     everyone = spec_variant(
-        tmp_path, {f'allowed_cidr = "{DEFAULT_VPC_CIDR}"': 'allowed_cidr = "0.0.0.0/0"'}
+        tmp_path, {f'allowed_cidr = "{ALLOWED_CIDR}"': 'allowed_cidr = "0.0.0.0/0"'}
     )
 
     refused = run_job("redshift_cluster_up", cluster_resource(everyone))
@@ -481,7 +527,7 @@ def test_up_refuses_the_whole_internet_unless_the_spec_asks_for_it(
     asked = spec_variant(
         tmp_path,
         {
-            f'allowed_cidr = "{DEFAULT_VPC_CIDR}"': 'allowed_cidr = "0.0.0.0/0"',
+            f'allowed_cidr = "{ALLOWED_CIDR}"': 'allowed_cidr = "0.0.0.0/0"',
             "allow_public_ingress = false": "allow_public_ingress = true",
         },
     )
@@ -502,7 +548,7 @@ def test_up_refuses_the_whole_internet_unless_the_spec_asks_for_it(
 def test_up_with_a_new_cidr_replaces_the_old_rule(aws: Aws, tmp_path: Path) -> None:
     assert run_job("redshift_cluster_up", cluster_resource()).result.success
     narrower = spec_variant(
-        tmp_path, {f'allowed_cidr = "{DEFAULT_VPC_CIDR}"': 'allowed_cidr = "203.0.113.7/32"'}
+        tmp_path, {f'allowed_cidr = "{ALLOWED_CIDR}"': 'allowed_cidr = "203.0.113.7/32"'}
     )
 
     run = run_job("redshift_cluster_up", cluster_resource(narrower))
@@ -512,7 +558,7 @@ def test_up_with_a_new_cidr_replaces_the_old_rule(aws: Aws, tmp_path: Path) -> N
     assert group is not None
     [rule] = aws.ingress_rules(group["GroupId"])
     assert rule["CidrIpv4"] == "203.0.113.7/32"
-    assert run.logged(f"from {DEFAULT_VPC_CIDR})")  # the revoked rule, named in the log
+    assert run.logged(f"from {ALLOWED_CIDR})")  # the revoked rule, named in the log
 
 
 def test_master_password_from_the_environment_never_appears_in_the_run(
@@ -587,8 +633,8 @@ def test_status_reports_state_endpoint_nodes_and_role(aws: Aws) -> None:
     assert status["number_of_nodes"] == 4
     assert status["iam_roles"] == [ROLE_ARN]
     assert status["iam_role_arn"] == ROLE_ARN
-    assert status["ingress"] == [f"tcp 5439-5439 from {DEFAULT_VPC_CIDR}"]
-    assert status["warehouse_url"].startswith("redshift://sparkify_admin@")
+    assert status["ingress"] == [f"tcp 5439-5439 from {ALLOWED_CIDR}"]
+    assert status["warehouse_url"].startswith(f"redshift://{ETL_USER}@")
 
 
 def test_pause_and_resume_are_idempotent(aws: Aws) -> None:
@@ -667,8 +713,13 @@ def test_down_removes_cluster_rule_group_policies_and_role(aws: Aws) -> None:
         )["SecurityGroupRules"]
         == []
     )
-    assert redshift.describe_cluster_snapshots(SnapshotType="manual")["Snapshots"] == []
-    assert run.logged("revoked ingress rule") and run.logged(f"from {DEFAULT_VPC_CIDR})")
+    [snapshot] = redshift.describe_cluster_snapshots(SnapshotType="manual")["Snapshots"]
+    assert snapshot["SnapshotIdentifier"].startswith("sparkify-dwh-final-")  # the default
+    assert error_code_of(
+        redshift.describe_cluster_parameter_groups, ParameterGroupName=PARAMETER_GROUP
+    ) == ("ClusterParameterGroupNotFound")
+    assert aws.project_s3_endpoints() == []
+    assert run.logged("revoked ingress rule") and run.logged(f"from {ALLOWED_CIDR})")
     assert run.logged(f"deleted inline policy {POLICY} of IAM role {ROLE}")
     assert run.logged(f"cluster {CLUSTER} is deleted")
 
@@ -684,23 +735,35 @@ def test_down_on_nothing_is_a_no_op_that_says_so(aws: Aws) -> None:
         "redshift_cluster_deleted",
         "redshift_cluster_network_access_removed",
         "redshift_cluster_iam_role_deleted",
+        "redshift_cluster_parameter_group_deleted",
     ):
-        assert run.output_metadata(step) == {"deleted": False}
+        assert run.output_metadata(step)["deleted"] is False
 
 
-def test_down_keeps_a_final_snapshot_when_the_spec_asks(aws: Aws, tmp_path: Path) -> None:
-    keep = spec_variant(tmp_path, {"final_snapshot = false": "final_snapshot = true"})
-    assert run_job("redshift_cluster_up", cluster_resource(keep)).result.success
+def test_down_skips_the_final_snapshot_only_when_told_and_says_so_loudly(
+    aws: Aws, tmp_path: Path
+) -> None:
+    skip = spec_variant(tmp_path, {"final_snapshot = true": "final_snapshot = false"})
+    assert run_job("redshift_cluster_up", cluster_resource(skip)).result.success
 
-    run = run_job("redshift_cluster_down", cluster_resource(keep))
+    run = run_job("redshift_cluster_down", cluster_resource(skip))
 
     assert run.result.success, run.messages
-    snapshots = aws.client("redshift").describe_cluster_snapshots(SnapshotType="manual")[
-        "Snapshots"
+    redshift = aws.client("redshift")
+    assert redshift.describe_cluster_snapshots(SnapshotType="manual")["Snapshots"] == []
+    assert redshift.describe_clusters()["Clusters"] == []
+    warnings = [
+        entry.user_message
+        for entry in run.instance.all_logs(run.result.run_id)
+        if entry.level == 30  # logging.WARNING
     ]
-    assert [snapshot["ClusterIdentifier"] for snapshot in snapshots] == [CLUSTER]
-    assert snapshots[0]["SnapshotIdentifier"].startswith("sparkify-dwh-final-")
-    assert aws.client("redshift").describe_clusters()["Clusters"] == []
+    assert any(
+        "NO FINAL SNAPSHOT" in warning and "gone for good" in warning for warning in warnings
+    )
+    assert run.output_metadata("redshift_cluster_deleted") == {
+        "deleted": True,
+        "final_snapshot": False,
+    }
 
 
 def test_down_detaches_policies_someone_else_attached_then_deletes_the_role(aws: Aws) -> None:
@@ -781,7 +844,7 @@ def test_duplicate_ingress_rule(aws: Aws) -> None:
         "IpProtocol": "tcp",
         "FromPort": 5439,
         "ToPort": 5439,
-        "IpRanges": [{"CidrIp": DEFAULT_VPC_CIDR}],
+        "IpRanges": [{"CidrIp": ALLOWED_CIDR}],
     }
     ec2 = aws.client("ec2")
     assert (
@@ -821,7 +884,11 @@ def test_create_request_lets_redshift_manage_the_password() -> None:
     assert request["Encrypted"] is True
     assert request["PubliclyAccessible"] is False
     assert (request["ClusterType"], request["NumberOfNodes"]) == ("multi-node", 4)
-    assert request["IamRoles"] == [ROLE_ARN] and request["DefaultIamRoleArn"] == ROLE_ARN
+    assert request["IamRoles"] == [ROLE_ARN]
+    assert "DefaultIamRoleArn" not in request  # a default role is offered to every user
+    assert request["ClusterParameterGroupName"] == PARAMETER_GROUP
+    assert request["EnhancedVpcRouting"] is True
+    assert request["AutomatedSnapshotRetentionPeriod"] == 7
     assert request["VpcSecurityGroupIds"] == ["sg-1"]
 
 
@@ -843,7 +910,7 @@ def test_the_shipped_spec() -> None:
 
     assert (spec.identifier, spec.number_of_nodes, spec.cluster_type) == (CLUSTER, 4, "multi-node")
     assert (spec.publicly_accessible, spec.manage_master_password) == (False, True)
-    assert spec.allowed_cidr == DEFAULT_VPC_CIDR and not spec.opens_to_internet
+    assert spec.allowed_cidr == ALLOWED_CIDR and not spec.opens_to_internet
     assert spec.warnings() == []
     settings = tomllib.loads(SHIPPED_SPEC.read_text())
     keys = {key for table in settings.values() for key in table}
@@ -899,8 +966,8 @@ def test_spec_location_in_an_installed_wheel(
         ("number_of_nodes = 4", 'number_of_nodes = "4"', "must be an integer"),
         ("port = 5439", "port = 6000", "listens on 5431-5455/8191-8215"),
         ("publicly_accessible = false", "publically_accessible = false", "unknown setting"),
-        (f'allowed_cidr = "{DEFAULT_VPC_CIDR}"', 'allowed_cidr = "10.0.0.1/8"', "host bits set"),
-        (f'allowed_cidr = "{DEFAULT_VPC_CIDR}"', 'allowed_cidr = "::/0"', "IPv4"),
+        (f'allowed_cidr = "{ALLOWED_CIDR}"', 'allowed_cidr = "10.0.0.1/8"', "host bits set"),
+        (f'allowed_cidr = "{ALLOWED_CIDR}"', 'allowed_cidr = "::/0"', "IPv4"),
         ('"song_data",', '"*",', "without wildcards"),
         ('bucket = "udacity-dend"', 'bucket = "Not_A_Bucket"', "not an S3 bucket name"),
         (

@@ -291,6 +291,11 @@ def cluster_summary(cluster: ClusterTypeDef) -> dict[str, Any]:
             group.get("VpcSecurityGroupId", "") for group in cluster.get("VpcSecurityGroups", [])
         ],
         "master_password_secret_arn": cluster.get("MasterPasswordSecretArn", ""),
+        "enhanced_vpc_routing": bool(cluster.get("EnhancedVpcRouting", False)),
+        "parameter_groups": [
+            group.get("ParameterGroupName", "")
+            for group in cluster.get("ClusterParameterGroups", [])
+        ],
     }
 
 
