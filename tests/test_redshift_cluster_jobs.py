@@ -7,7 +7,7 @@ its policies, the security group and its ingress rules.
 
 moto's waiters succeed at once (a cluster is "available" as soon as it is created), moto ignores
 ``ManageMasterPassword`` and does not load AWS-managed policies: what that leaves unproven is listed
-in docs/redshift_cluster.md.
+in docs/cluster_security.md (and the README).
 """
 
 from __future__ import annotations
