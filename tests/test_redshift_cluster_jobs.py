@@ -1561,3 +1561,48 @@ def test_a_trust_policy_without_the_etl_user_condition_is_refused(tmp_path: Path
         )
         with pytest.raises(RedshiftClusterSpecError, match=complaint):
             load_redshift_cluster_spec(spec_path)
+
+
+def test_the_s3_endpoint_goes_on_the_route_tables_of_the_subnet_groups_subnets(
+    aws: Aws, tmp_path: Path
+) -> None:
+    """A cluster in its own VPC: one subnet with a route table of its own, one on the VPC's main
+    table. The endpoint serves exactly those two tables, not an unrelated third one."""
+    ec2, redshift = aws.client("ec2"), aws.client("redshift")
+    vpc_id = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    own_subnet = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.20.1.0/24")["Subnet"]["SubnetId"]
+    main_subnet = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.20.2.0/24")["Subnet"]["SubnetId"]
+    own_table = ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
+    ec2.associate_route_table(RouteTableId=own_table, SubnetId=own_subnet)
+    unrelated_table = ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
+    [main_table] = ec2.describe_route_tables(
+        Filters=[
+            {"Name": "vpc-id", "Values": [vpc_id]},
+            {"Name": "association.main", "Values": ["true"]},
+        ]
+    )["RouteTables"]
+    redshift.create_cluster_subnet_group(
+        ClusterSubnetGroupName="sparkify-subnets",
+        Description="the cluster's subnets",
+        SubnetIds=[own_subnet, main_subnet],
+    )
+    in_its_vpc = spec_variant(
+        tmp_path,
+        {
+            'cluster_subnet_group_name = ""': 'cluster_subnet_group_name = "sparkify-subnets"',
+            f'allowed_cidr = "{ALLOWED_CIDR}"': 'allowed_cidr = "10.20.1.0/24"',
+        },
+    )
+
+    run = run_job("redshift_cluster_up", cluster_resource(in_its_vpc))
+
+    assert run.result.success, run.messages
+    [endpoint] = aws.project_s3_endpoints()
+    assert endpoint["VpcId"] == vpc_id
+    assert sorted(endpoint["RouteTableIds"]) == sorted([own_table, main_table["RouteTableId"]])
+    assert unrelated_table not in endpoint["RouteTableIds"]
+    group = aws.security_group()
+    assert group is not None and group["VpcId"] == vpc_id
+
+    assert run_job("redshift_cluster_down", cluster_resource(in_its_vpc)).result.success
+    assert aws.project_s3_endpoints() == []

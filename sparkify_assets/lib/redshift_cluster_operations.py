@@ -449,6 +449,8 @@ class RedshiftClusterLifecycle:
                 tags = self.role_tags(role.name)
                 if not self.spec.is_managed(tags):
                     raise self._refuse("IAM role", role.name) from error
+                self._refuse_extra_permissions(role)
+                iam.update_assume_role_policy(RoleName=role.name, PolicyDocument=role.trust_policy)
                 arn = self.iam_role_arn(role.name) or ""
             iam.get_waiter("role_exists").wait(
                 RoleName=role.name, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
@@ -457,12 +459,11 @@ class RedshiftClusterLifecycle:
             if not self.spec.is_managed(tags):
                 raise self._refuse("IAM role", role.name)
             arn = self.iam_role_arn(role.name) or ""
-            self._refuse_extra_permissions(role)
+            self._refuse_extra_permissions(role)  # before its trust policy is touched
             self.log.info(
                 f"IAM role {role.name} exists ({arn}): setting its policies to the spec's"
             )
             iam.update_assume_role_policy(RoleName=role.name, PolicyDocument=role.trust_policy)
-        self._refuse_extra_permissions(role)
         for policy in role.policies:
             iam.put_role_policy(
                 RoleName=role.name, PolicyName=policy.name, PolicyDocument=policy.document
