@@ -636,6 +636,10 @@ def test_status_reports_state_endpoint_nodes_and_role(aws: Aws) -> None:
     assert status["iam_role_arn"] == ROLE_ARN
     assert status["ingress"] == [f"tcp 5439-5439 from {ALLOWED_CIDR}"]
     assert status["warehouse_url"].startswith(f"redshift://{ETL_USER}@")
+    assert status["audit_logging"] == "cloudwatch"
+    assert status["enhanced_vpc_routing"] is True
+    assert status["parameter_groups"] == [PARAMETER_GROUP]
+    assert status["scheduled_actions"] == []
 
 
 def test_pause_and_resume_are_idempotent(aws: Aws) -> None:

@@ -465,6 +465,16 @@ def redshift_cluster_status_report(
         security_group_id=group_id or "",
         ingress=ingress,
     )
+    if cluster is not None:
+        with _explained_failures():
+            logging = lifecycle.clients.redshift.describe_logging_status(
+                ClusterIdentifier=spec.identifier
+            )
+            scheduled = sorted(lifecycle.scheduled_actions())
+        summary["audit_logging"] = (
+            str(logging.get("LogDestinationType", "")) if logging.get("LoggingEnabled") else "off"
+        )
+        summary["scheduled_actions"] = scheduled
     if cluster is not None and cluster.get("Endpoint", {}).get("Address") and role_arn:
         summary["warehouse_url"] = lifecycle.connection(cluster, role_arn).warehouse_url
     context.log.info(
@@ -486,7 +496,10 @@ def redshift_cluster_status_report(
 
 @dg.job(
     name="redshift_cluster_status",
-    description="Reports the Redshift cluster's state, endpoint, nodes, IAM role and ingress.",
+    description=(
+        "Reports the Redshift cluster's state, endpoint, nodes, IAM role, ingress, parameter"
+        " group, enhanced VPC routing, audit logging and schedule."
+    ),
     tags=_JOB_TAGS,
 )
 def redshift_cluster_status() -> None:
