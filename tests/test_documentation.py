@@ -40,7 +40,6 @@ PENDING_DOCS = {
     "docs/deployment.md",
     "docs/operations.md",
     "docs/security.md",
-    "docs/cluster_security.md",
     "docs/backups.md",
 }
 
