@@ -17,6 +17,8 @@ import psycopg
 import pytest
 
 from sparkify_assets.definitions import defs
+from sparkify_assets.defs.resources import SourceResource
+from sparkify_assets.defs.source_sensors import log_data_sensor, song_data_sensor
 from sparkify_assets.lib.setting_problems import SettingProblem, postgres_connect_problem
 from tests.conftest import resources_for
 from tests.support.s3_server import (  # noqa: F401 (fixtures)
@@ -206,3 +208,23 @@ def test_only_what_can_heal_is_retried(postgres_admin_url: str) -> None:
     assert isinstance(refused, SettingProblem) and refused.can_heal
     assert refused.allow_retries
     assert not missing.can_heal and not missing.allow_retries
+
+
+def test_a_sensor_skips_with_the_message_instead_of_failing(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-source"
+    for sensor in (log_data_sensor, song_data_sensor):
+        with dg.DagsterInstance.ephemeral() as instance:
+            context = dg.build_sensor_context(
+                instance=instance,
+                definitions=defs,
+                resources={"source": SourceResource(url=str(missing))},
+            )
+            data = sensor.evaluate_tick(context)
+
+        assert data.run_requests == []
+        assert data.cursor is None  # the cursor stays as it was
+        assert data.skip_message == (
+            f"SPARKIFY_SOURCE_URL: source directory {missing} does not exist. Set it to a"
+            " directory holding song_data/ and log_data/ or to s3://bucket/prefix, or unset it to"
+            " use the generated sample data."
+        )
