@@ -33,9 +33,16 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 def _instance() -> dg.DagsterInstance | None:
     """The persistent instance when DAGSTER_HOME is set (runs then show in ``dagster dev``);
     otherwise None: each run gets an ephemeral one."""
-    if os.environ.get("DAGSTER_HOME"):
-        return dg.DagsterInstance.get()
-    return None
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        return None
+    if not os.path.isdir(home):
+        raise SettingProblem(
+            f'DAGSTER_HOME: {home} is not a directory. Create it (mkdir -p "$DAGSTER_HOME"), or'
+            " unset DAGSTER_HOME for a temporary instance.",
+            setting="DAGSTER_HOME",
+        )
+    return dg.DagsterInstance.get()
 
 
 def _print_checks(outcome: BuildOutcome) -> None:
