@@ -3,6 +3,7 @@ and the quarantine checks warn below the allowed share and fail above it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -15,6 +16,16 @@ from sparkify_assets.lib.event_records import DUPLICATE_REASON, EventFileParser
 from tests.messy_source import BAD_EVENT_LINES, DAY, write_messy_source
 
 INSTANCE = dg.DagsterInstance.ephemeral()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _dispose_instance() -> Iterator[None]:
+    """Closes the instance's in-memory SQLite database with the module, not at interpreter
+    shutdown, where its held SQLAlchemy connection would be finalized in whatever order the
+    interpreter tears objects down (a suspected source of 'Cannot operate on a closed database'
+    tracebacks after pytest's summary)."""
+    yield
+    INSTANCE.dispose()
 
 
 def run_log(result: dg.ExecuteInProcessResult) -> list[str]:
