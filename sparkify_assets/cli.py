@@ -145,8 +145,8 @@ def command_parser() -> argparse.ArgumentParser:
         choices=LOG_LEVELS,
         default="info",
         help=(
-            "Dagster's console log level (default info: a line per step and per file loaded;"
-            " debug adds every Dagster event, per day and per asset)"
+            "Dagster's console log level (default info: a line per file loaded; debug adds every"
+            " Dagster event, per day and per asset)"
         ),
     )
     build_command.set_defaults(run=build)
