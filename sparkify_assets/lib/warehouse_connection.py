@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sparkify_assets.lib.embedded_postgres import embedded_postgres_url
+from sparkify_assets.lib.embedded_postgres import EmbeddedPostgres
 from sparkify_assets.lib.postgres_warehouse import PostgresWarehouse
-from sparkify_assets.lib.project_home import sparkify_home
 from sparkify_assets.lib.warehouse import Warehouse
 
 
@@ -24,7 +23,9 @@ def connect_warehouse(settings: WarehouseSettings) -> Warehouse:
     """An open connection to the warehouse ``settings`` name."""
     url = settings.url.strip()
     if not url:
-        return PostgresWarehouse(embedded_postgres_url(sparkify_home() / "pgdata"))
+        server = EmbeddedPostgres.for_home()
+        server.ensure_database()
+        return PostgresWarehouse(server.url(), password=server.password)
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme in ("postgresql", "postgres"):
         return PostgresWarehouse(url, password=settings.password)
