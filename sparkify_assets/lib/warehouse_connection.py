@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import dagster as dg
+
+from sparkify_assets.lib.connection_secrets import refuse_password_in_url
 from sparkify_assets.lib.embedded_postgres import EmbeddedPostgres
 from sparkify_assets.lib.postgres_warehouse import PostgresWarehouse
 from sparkify_assets.lib.warehouse import Warehouse
@@ -27,6 +30,15 @@ def connect_warehouse(settings: WarehouseSettings) -> Warehouse:
         server.ensure_database()
         return PostgresWarehouse(server.url(), password=server.password)
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme in ("postgresql", "postgres", "redshift"):
+        try:
+            refuse_password_in_url(
+                url,
+                setting="SPARKIFY_WAREHOUSE_URL",
+                password_setting="SPARKIFY_WAREHOUSE_PASSWORD",
+            )
+        except ValueError as error:  # a configuration mistake: retrying cannot fix it
+            raise dg.Failure(description=str(error), allow_retries=False) from None
     if scheme in ("postgresql", "postgres"):
         return PostgresWarehouse(url, password=settings.password)
     if scheme == "redshift":
