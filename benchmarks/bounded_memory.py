@@ -90,6 +90,14 @@ def write_huge_song_file(path: Path, size_bytes: int) -> int:
 
 
 def _peak_rss_mb() -> float:
+    """This process's peak resident memory since it started (``VmHWM``). Not ``ru_maxrss``: on
+    Linux it keeps the high-water mark of the forked parent across ``exec``, so a process spawned
+    by a large one (pytest) would report the parent's size."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
