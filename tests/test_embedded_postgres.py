@@ -270,3 +270,27 @@ def test_as_an_ordinary_user_with_a_long_home(tmp_path: Path) -> None:
         assert result.stdout.strip() == "postgres"
     finally:
         shutil.rmtree(home.parent, ignore_errors=True)
+
+
+def test_stop_postgres_command_stops_the_server_and_names_a_legacy_one(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sparkify_assets.cli import main
+
+    home = Path(tempfile.mkdtemp(prefix="sparkify-cli-home-"))
+    monkeypatch.setenv("SPARKIFY_HOME", str(home))
+    server = EmbeddedPostgres.for_home(home)
+    try:
+        server.ensure_database()
+        (home / "pgdata").mkdir()
+        (home / "pgdata" / "PG_VERSION").write_text("18\n")  # what the earlier version left
+        assert main(["stop-postgres"]) == 0
+        printed = capsys.readouterr().out
+        assert "embedded PostgreSQL stopped" in printed
+        assert "earlier version (no password" in printed
+        assert server._pg_ctl("status").returncode != 0
+        assert main(["stop-postgres"]) == 0
+        assert "was not running" in capsys.readouterr().out
+    finally:
+        server.remove()
+        shutil.rmtree(home, ignore_errors=True)
