@@ -484,8 +484,7 @@ def render_rows(
     for index, values in enumerate(rows):
         if set(values) != set(names):
             raise ValueError(f"{sql.key} takes {sorted(names)}, got {sorted(values)}")
-        suffix = f"_{index})s"
-        tuples.append(_ROW_PARAMETER.sub(lambda m: f"%({m[1]}{suffix}", row.strip()))
+        tuples.append(_ROW_PARAMETER.sub(rf"%(\1_{index})s", row.strip()))
         params.update({f"{name}_{index}": values[name] for name in names})
     return f"{head}VALUES\n" + ",\n".join(tuples), params
 
