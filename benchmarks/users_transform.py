@@ -23,6 +23,12 @@ import statistics
 import time
 from datetime import timedelta
 
+from benchmarks.full_build import (
+    CATALOG_SONGS,
+    INCREMENTAL_DAY_EVENTS,
+    cached_source,
+    fresh_database,
+)
 from sparkify_assets.lib.embedded_postgres import embedded_postgres_url
 from sparkify_assets.lib.load_window import LoadWindow
 from sparkify_assets.lib.postgres_warehouse import PostgresWarehouse
@@ -31,12 +37,6 @@ from sparkify_assets.lib.sample_data import SampleSpec
 from sparkify_assets.lib.source_tree import LocalSourceTree
 from sparkify_assets.lib.sql_files import load_file
 from sparkify_assets.lib.warehouse import transform_statements
-from benchmarks.full_build import (
-    CATALOG_SONGS,
-    INCREMENTAL_DAY_EVENTS,
-    cached_source,
-    fresh_database,
-)
 
 FORMS = {
     "correlated": "postgres/transform/users",  # the per-engine variant

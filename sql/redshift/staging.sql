@@ -273,6 +273,8 @@ DROP TABLE IF EXISTS checked_songs;
 -- name: create_checked_songs
 -- Every staged song with the reason it is refused (NULL when accepted): song_records'
 -- parse_song_file rules for what COPY itself lets through (a missing or empty artist_id / song_id).
+-- Empty means zero bytes, not = '': Redshift ignores trailing blanks when comparing VARCHARs, so
+-- ' ' = '' there (https://docs.aws.amazon.com/redshift/latest/dg/r_Examples_with_character_types.html), while the Python parser, like PostgreSQL, accepts ' '.
 CREATE TEMP TABLE checked_songs AS
 SELECT s.num_songs,
        s.artist_id,
@@ -285,8 +287,8 @@ SELECT s.num_songs,
        s.duration,
        s.year,
        CASE
-           WHEN s.artist_id IS NULL OR s.artist_id = '' THEN 'artist_id is missing'
-           WHEN s.song_id IS NULL OR s.song_id = '' THEN 'song_id is missing'
+           WHEN s.artist_id IS NULL OR OCTET_LENGTH(s.artist_id) = 0 THEN 'artist_id is missing'
+           WHEN s.song_id IS NULL OR OCTET_LENGTH(s.song_id) = 0 THEN 'song_id is missing'
        END AS reason
 FROM staged_songs AS s;
 
