@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import ClassVar, Protocol
+from typing import ClassVar, Protocol, Self
 
 from sparkify_assets.lib.load_window import LoadWindow
 from sparkify_assets.lib.source_tree import SourceTree
@@ -165,7 +165,7 @@ class Warehouse(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
-    def __enter__(self) -> Warehouse:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

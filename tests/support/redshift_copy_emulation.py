@@ -138,7 +138,7 @@ def database(etl_login: str, proxy: RedshiftWireProxy, s3_bucket: S3Bucket) -> I
                 pgsql.SQL("ALTER SCHEMA public OWNER TO {}").format(pgsql.Identifier(ETL.user))
             )
             for ddl in EMULATED_SYSTEM_OBJECTS:
-                admin.execute(ddl)  # type: ignore[arg-type]
+                admin.execute(ddl)
         yield Database(
             url,
             f"redshift://{ETL.user}@127.0.0.1:{proxy.port}/{name}?sslmode=disable",
@@ -290,12 +290,13 @@ class EmulatedCopyWarehouse(RedshiftWarehouse):
         for url in urls:
             body = self._read(url) or b""
             records = [body] if auto else body.splitlines()
-            for number, raw in enumerate(records, start=1):
-                if not raw.strip():
+            for number, record in enumerate(records, start=1):
+                if not record.strip():
                     continue
-                row, problem = convert(raw, jsonpaths, [types[c] for c in columns])
+                row, problem = convert(record, jsonpaths, [types[c] for c in columns])
                 if problem is not None:
-                    errors.append((url, number, *problem, raw.decode("utf-8", "replace")[:1024]))
+                    text = record.decode("utf-8", "replace")[:1024]
+                    errors.append((url, number, *problem, text))
                     continue
                 session.execute(adhoc(insert), {f"v{i}": v for i, v in enumerate(row)})
                 loaded += 1
@@ -310,20 +311,20 @@ class EmulatedCopyWarehouse(RedshiftWarehouse):
             has_stl = system.execute(
                 "SELECT to_regclass('pg_catalog.stl_load_errors') IS NOT NULL"
             ).fetchone()[0]  # type: ignore[index]
-            for url, line, column, code, reason, value, raw in errors:
+            for source_url, line, column, code, reason, value, raw in errors:
                 if has_stl:  # provisioned clusters only
                     system.execute(
                         "INSERT INTO pg_catalog.stl_load_errors (starttime, session, query,"
                         " filename, line_number, colname, err_code, err_reason, raw_field_value,"
                         " raw_line) VALUES (clock_timestamp() AT TIME ZONE 'UTC', %s, %s, %s,"
                         " %s, %s, %s, %s, %s, %s)",
-                        (pid["pid"], query, url, line, column, code, reason, value, raw),
+                        (pid["pid"], query, source_url, line, column, code, reason, value, raw),
                     )
                 system.execute(
                     "INSERT INTO pg_catalog.sys_load_error_detail (start_time, session_id,"
                     " query_id, file_name, line_number, column_name, error_code, error_message)"
                     " VALUES (clock_timestamp() AT TIME ZONE 'UTC', %s, %s, %s, %s, %s, %s, %s)",
-                    (pid["pid"], query, url, line, column, code, reason),
+                    (pid["pid"], query, source_url, line, column, code, reason),
                 )
         if failed:
             self._fail(
