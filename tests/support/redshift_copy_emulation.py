@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +43,7 @@ from psycopg import sql as pgsql
 from sqlglot import exp
 
 from sparkify_assets.lib import redshift_warehouse
-from sparkify_assets.lib.redshift_warehouse import RedshiftSession, RedshiftWarehouse
+from sparkify_assets.lib.redshift_warehouse import RedshiftError, RedshiftSession, RedshiftWarehouse
 from sparkify_assets.lib.source_tree import LocalSourceTree
 from sparkify_assets.lib.sql_files import SqlStatement
 from sparkify_assets.lib.warehouse_connection import WarehouseSettings
@@ -252,6 +253,18 @@ class EmulatedCopyWarehouse(RedshiftWarehouse):
     # -- the COPY ------------------------------------------------------------------------------
 
     def run_copy(self, session: RedshiftSession, key: str, text: str) -> None:
+        """The emulated COPY, reported to the statement observer as the COPY statement."""
+        started = time.perf_counter()
+        try:
+            self._emulate_copy(session, key, text)
+        except RedshiftError as error:
+            if self.observer is not None:
+                self.observer(key, time.perf_counter() - started, error)
+            raise
+        if self.observer is not None:
+            self.observer(key, time.perf_counter() - started, None)
+
+    def _emulate_copy(self, session: RedshiftSession, key: str, text: str) -> None:
         copy = sqlglot.parse_one(text, read="redshift")
         assert isinstance(copy, exp.Copy)
         source = copy.args["files"][0].this
