@@ -103,6 +103,7 @@ def test_the_smoke_test_runs_every_statement_kind_and_cleans_up(
 ) -> None:
     code, lines, connect = smoke(database, s3_bucket)
     report = "\n".join(lines)
+    print(report)  # shown with -s: what an operator sees
     assert code == 0, report
     for key in EXPECTED_OK:
         assert any(line.startswith(key + " ") and line.endswith("  ok") for line in lines), key
