@@ -5,8 +5,11 @@ each outcome is printed; the S3 side (the tiny source, the manifests) is a real 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
+import psycopg
 import pytest
+from psycopg import sql as pgsql
 
 from sparkify_assets.cli import main
 from sparkify_assets.lib.redshift_smoke import run_smoke, settings_from_environment
@@ -199,3 +202,25 @@ def test_tables_are_created_in_the_scratch_schema(
     assert tables == set(WAREHOUSE_TABLES)
     (plays,) = database.rows(f"SELECT COUNT(*) FROM {schema[0]}.songplays")
     assert plays[0] > 0
+
+
+def test_without_its_scratch_schema_the_smoke_test_touches_nothing(
+    database: Database, s3_bucket: S3Bucket, postgres_shaped_ddl: None
+) -> None:
+    """A user who may not create schemas: the smoke test stops before any table statement, so it
+    can never write to the real tables of the session's default schema."""
+    name = pgsql.Identifier(urlsplit(database.admin_url).path.lstrip("/"))
+    with psycopg.connect(database.admin_url, autocommit=True) as admin:
+        admin.execute(pgsql.SQL("ALTER DATABASE {} OWNER TO postgres").format(name))
+        admin.execute(pgsql.SQL("REVOKE CREATE ON DATABASE {} FROM PUBLIC").format(name))
+    code, lines, _ = smoke(database, s3_bucket)
+    report = "\n".join(lines)
+    assert code == 1
+    assert "nothing else ran" in report and "CREATE on the database" in report
+    assert not any(line.startswith("redshift/catalog.existing_tables") for line in lines)
+    assert (
+        database.rows(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+        )
+        == []
+    )

@@ -178,11 +178,25 @@ def run_smoke(
         return 1
     window = LoadWindow(SMOKE_SPEC.start, SMOKE_SPEC.start + timedelta(days=SMOKE_SPEC.days))
     params = window.sql_params()
+    with step("scratch schema"), warehouse.transaction() as session:
+        for name in ("create_schema", "use_schema"):
+            key = f"redshift/smoke.{name}"
+            session.execute_rendered(key, render_schema(statement(key), schema))
+        (where,) = session.query(statement("catalog.current_location"))
+        if where["schema_name"] != schema:
+            raise RuntimeError(f"the session's schema is {where['schema_name']!r}, not {schema}")
+    if report.steps[-1][1] is not None:
+        # Without the scratch schema every later statement would reach the real tables: stop.
+        warehouse.close()
+        for line in report.lines():
+            out(line)
+        out(
+            "redshift-smoke: the scratch schema could not be created and used; nothing else ran."
+            " The user needs CREATE on the database (run the smoke test as the administrator, or"
+            " GRANT CREATE ON DATABASE <db> TO <user> for the test)."
+        )
+        return 1
     try:
-        with step("scratch schema"), warehouse.transaction() as session:
-            for name in ("create_schema", "use_schema"):
-                key = f"redshift/smoke.{name}"
-                session.execute_rendered(key, render_schema(statement(key), schema))
         with step("tables and comments"):
             warehouse.ensure_tables()
         with step("catalog queries"):
