@@ -25,6 +25,7 @@ import psycopg
 import pytest
 import redshift_connector
 
+from sparkify_assets.defs.resources import WarehouseResource
 from sparkify_assets.lib.load_window import LoadWindow
 from sparkify_assets.lib.postgres_warehouse import PostgresWarehouse
 from sparkify_assets.lib.redshift_upkeep import upkeep_plan
@@ -183,6 +184,24 @@ def test_the_server_bounds_each_statement(database: Database) -> None:
         assert warehouse.query(adhoc("SELECT 1 AS one")) == [{"one": 1}]
     with pytest.raises(Exception, match="statement timeout"):
         RedshiftWarehouse.connect(database.settings(statement_timeout_seconds=-1))
+
+
+def test_the_warehouse_resource_passes_the_redshift_settings(database: Database) -> None:
+    resource = WarehouseResource(
+        url=database.redshift_url,
+        password=database.settings().password,
+        redshift_staging_url=database.staging_url,
+        redshift_statement_timeout_seconds=60,
+        redshift_connect_timeout_seconds=2,
+    )
+    with resource.open() as warehouse:
+        assert isinstance(warehouse, RedshiftWarehouse)
+        (setting,) = warehouse.query(adhoc("SELECT current_setting('statement_timeout') AS t"))
+        assert setting["t"] == "1min"
+        assert warehouse.manifests is not None
+        assert warehouse.manifests.key_for("r", "d").startswith("staging/manifests/")
+        (slept,) = warehouse.query(adhoc("SELECT 1 AS slept FROM pg_sleep(2.5)"))
+        assert slept == {"slept": 1}
 
 
 @pytest.mark.parametrize(

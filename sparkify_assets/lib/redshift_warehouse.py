@@ -3,7 +3,8 @@
 Staging runs Redshift's own ``COPY`` from S3 into a temporary table (one COPY per log file, one
 for the whole song catalog), checks and converts the rows there with plain SQL
 (``sql/redshift/staging.sql``), and replaces the window's rows in one short transaction that holds
-the table's lock. Lines COPY rejects (``MAXERROR``) are read back from ``stl_load_errors`` and
+the table's lock. Lines COPY rejects (``MAXERROR``) are read back from the load-error log
+(``stl_load_errors`` on a provisioned cluster, ``sys_load_error_detail`` on Serverless) and
 quarantined with Redshift's reason. Transforms, checks and row counts are the shared ``sql/`` files.
 After each delete-and-insert the engine runs ``ANALYZE``/``VACUUM DELETE ONLY`` when the change is a
 large share of the table (``redshift_upkeep``).
@@ -138,7 +139,7 @@ class RedshiftError(dg.Failure):
 
 @dataclass(frozen=True)
 class CopyRejection:
-    """One line a COPY rejected, as ``stl_load_errors`` records it."""
+    """One line a COPY rejected, as the load-error log records it."""
 
     source_file: str  # key relative to the source tree
     line_number: int | None
