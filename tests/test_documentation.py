@@ -159,6 +159,19 @@ def test_every_setting_is_read_by_the_code(doc: Path) -> None:
     assert unread == [], f"{_doc_id(doc)} documents settings nothing reads: {unread}"
 
 
+def test_every_setting_the_code_reads_is_documented() -> None:
+    code = "\n".join(
+        _text(path)
+        for path in [*ROOT.glob("sparkify_assets/**/*.py"), *ROOT.glob("scripts/*")]
+        if path.is_file()
+    )
+    documented = "\n".join(_text(doc) for doc in DOCS)
+    undocumented = sorted(
+        setting for setting in set(_SETTING.findall(code)) if setting not in documented
+    )
+    assert undocumented == []
+
+
 def test_every_sparkify_command_parses() -> None:
     parser = command_parser()
     # argparse lists subcommands only in its private structure
