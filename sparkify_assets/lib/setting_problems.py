@@ -127,7 +127,7 @@ _MISSING_DATABASE = re.compile(r"database \"([^\"]*)\" does not exist", re.IGNOR
 def postgres_connect_problem(error: Exception, where: str) -> SettingProblem:
     """The SettingProblem of psycopg's failure to connect to the PostgreSQL warehouse ``where``
     (a URL without password)."""
-    text = " ".join(str(error).split())
+    text = "; ".join(" ".join(line.split()) for line in str(error).splitlines() if line.strip())
     sqlstate = getattr(error, "sqlstate", None) or ""
     if sqlstate.startswith("28") or _AUTHENTICATION.search(text):
         return SettingProblem(
