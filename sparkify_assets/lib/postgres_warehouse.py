@@ -6,16 +6,20 @@ tables with ``COPY ... FROM STDIN``: memory stays flat whatever the file size or
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import tempfile
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import sql as pgsql
 
 from sparkify_assets.lib.event_records import EventFileParser
 from sparkify_assets.lib.load_window import LoadWindow
+from sparkify_assets.lib.parquet_files import read_parquet_rows, write_parquet_files
 from sparkify_assets.lib.quarantine import RejectedRecord
 from sparkify_assets.lib.song_records import parse_song_file
 from sparkify_assets.lib.source_tree import SourceTree
@@ -31,7 +35,15 @@ from sparkify_assets.lib.warehouse import (
     ddl_statements,
 )
 
+if TYPE_CHECKING:
+    from sparkify_assets.lib.backup_datasets import BackupPart
+    from sparkify_assets.lib.backup_location import BackupLocation
+    from sparkify_assets.lib.warehouse_backup import RestorePlan
+
 ENGINE = "postgres"
+# Columns PostgreSQL computes itself (GENERATED ... STORED): a restore does not copy them in.
+GENERATED_COLUMNS = {"staging_events": frozenset({"start_time"})}
+CURSOR_FETCH_ROWS = 20_000  # rows a server-side cursor sends per round trip
 APPLICATION_NAME = "sparkify_assets"  # how the project's sessions show in pg_stat_activity
 
 
@@ -58,6 +70,15 @@ class PostgresSession:
         template = statement("postgres/catalog.lock_table_for_write").text
         lock = pgsql.SQL(template).format(table=pgsql.Identifier(checked_table_name(table)))
         self.connection.execute(lock)
+
+    def stream(
+        self, sql: SqlStatement, params: Mapping[str, object] | None = None
+    ) -> Iterator[tuple[object, ...]]:
+        """The rows of a query through a server-side cursor: a batch in memory at a time."""
+        with self.connection.cursor(name=f"stream_{uuid.uuid4().hex[:12]}") as cursor:
+            cursor.itersize = CURSOR_FETCH_ROWS
+            cursor.execute(sql.text, params)
+            yield from cursor
 
     def copy_rows(self, sql: SqlStatement, rows: Iterable[tuple[object, ...]]) -> int:
         """Streams ``rows`` into the COPY ... FROM STDIN statement ``sql``; returns the count."""
@@ -152,6 +173,78 @@ class PostgresWarehouse(Warehouse):
             session.execute(statement("postgres/copy.analyze_staging_songs"))
         log(f"song_data/: {loaded} song files loaded, {len(rejected)} quarantined")
         return LoadReport([FileLoad("song_data/", loaded, len(rejected))])
+
+    # -- backups -----------------------------------------------------------------------------------
+
+    def export_backup(
+        self,
+        parts: Sequence[BackupPart],
+        location: BackupLocation,
+        *,
+        file_prefix: str,
+        log: Log,
+    ) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        with (
+            tempfile.TemporaryDirectory(prefix="sparkify-backup-") as scratch,
+            self.transaction() as session,
+        ):
+            session.execute(statement("postgres/backup.consistent_snapshot"))
+            for part in parts:
+                params = part.sql_params()
+                (counted,) = session.query(part.dataset.count, params)
+                counts[part.folder] = int(counted["row_count"])  # type: ignore[call-overload]
+                files = write_parquet_files(
+                    session.stream(part.dataset.export, params),
+                    part.dataset.schema,
+                    Path(scratch),
+                    name_prefix=file_prefix,
+                )
+                for path, _ in files:
+                    location.put_file(f"{part.folder}/{path.name}", path)
+                rows = sum(n for _, n in files)
+                log(f"{part.folder}: {rows} rows in {len(files)} Parquet file(s)")
+        return counts
+
+    def restore_backup(
+        self, plan: RestorePlan, location: BackupLocation, *, log: Log
+    ) -> dict[str, int]:
+        from sparkify_assets.lib.warehouse_backup import BackupError
+
+        expected = plan.expected_rows()
+        restored = dict.fromkeys(plan.tables, 0)
+        file_log = LineBatcher(log)
+        window = plan.window.sql_params() if plan.window else {}
+        with (
+            tempfile.TemporaryDirectory(prefix="sparkify-restore-") as scratch,
+            self.transaction() as session,
+        ):
+            for table in plan.tables:
+                session.lock_for_write(table)
+            for dataset in plan.datasets:
+                session.execute(
+                    statement(dataset.delete_statement), window if dataset.is_daily else None
+                )
+            for part in plan.parts:
+                table = part.part.dataset.table
+                generated = GENERATED_COLUMNS.get(table, frozenset())
+                columns = [f.name for f in part.part.dataset.schema if f.name not in generated]
+                copy = statement(f"postgres/backup.copy_{table}")
+                for stored in part.files:
+                    local = Path(scratch) / "restoring.parquet"
+                    location.download(stored.key, local)
+                    loaded = session.copy_rows(copy, read_parquet_rows(local, columns))
+                    local.unlink()
+                    restored[table] += loaded
+                    file_log(f"{stored.key}: {loaded} rows restored into {table}")
+            file_log.flush()
+            if restored != expected:
+                raise BackupError(
+                    f"the restore loaded {restored} rows, the backup's manifests list {expected}:"
+                    " rolled back, the warehouse is unchanged"
+                )
+            session.execute(statement("postgres/backup.analyze_restored"))
+        return restored
 
 
 def _quarantine(
