@@ -253,8 +253,9 @@ class S3BackupLocation(BackupLocation):
 
     def put_bytes(self, key: str, body: bytes) -> None:
         arguments: dict[str, Any] = {"Bucket": self.bucket, "Key": self._key(key), "Body": body}
+        arguments.update(self.encryption_arguments)
         try:
-            self.client.put_object(**arguments, **self.encryption_arguments)
+            self.client.put_object(**arguments)
         except (ClientError, BotoCoreError) as error:
             raise self._error(error, "writing to") from None
 
