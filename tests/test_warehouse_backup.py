@@ -270,7 +270,9 @@ def test_files_read_by_duckdb_hold_the_rows_and_documented_types(
 
 
 def test_s3_objects_are_encrypted_at_rest(
-    warehouse_url: str, small_source: Path, s3_bucket: S3Bucket
+    warehouse_url: str,
+    small_source: Path,
+    s3_bucket: S3Bucket,  # noqa: F811
 ) -> None:
     res = resources(warehouse_url, small_source, s3_bucket.url("b"))
     assert build_warehouse(defs, resources=res, log_dates=DAYS[:1]).succeeded
@@ -356,23 +358,24 @@ def test_restoring_a_range_leaves_other_days_untouched(
 
     now = all_rows(warehouse_url)
     assert now["users"] == damaged["users"]  # no snapshot restored for a range by default
-    for table, column in (
-        ("songplays", 1),
-        ("time", 0),
-        ("staging_events", 0),
-    ):
 
-        def of_day(rows: list[tuple[Any, ...]], day: date) -> list[tuple[Any, ...]]:
-            return [
-                r
-                for r in rows
-                if (r[column].date() if isinstance(r[column], datetime) else r[column]) == day
-            ]
+    def of_day(rows: list[tuple[Any, ...]], column: int, day: date) -> list[tuple[Any, ...]]:
+        return [
+            r
+            for r in rows
+            if (r[column].date() if isinstance(r[column], datetime) else r[column]) == day
+        ]
 
-        assert of_day(now[table], DAYS[2]) == of_day(original[table], DAYS[2]), table
-        assert of_day(now[table], DAYS[4]) == [], table  # not in the range: still lost
+    for table, column in (("songplays", 1), ("time", 0), ("staging_events", 0)):
+        assert of_day(now[table], column, DAYS[2]) == of_day(original[table], column, DAYS[2]), (
+            table
+        )
+        assert of_day(now[table], column, DAYS[4]) == [], table  # not in the range: still lost
         for day in set(DAYS) - set(lost):
-            assert of_day(now[table], day) == of_day(original[table], day), (table, day)
+            assert of_day(now[table], column, day) == of_day(original[table], column, day), (
+                table,
+                day,
+            )
 
 
 def test_snapshots_older_than_the_retention_are_pruned(
@@ -404,7 +407,10 @@ def test_snapshots_older_than_the_retention_are_pruned(
 
 
 def test_a_missing_backup_location_is_a_clear_error_and_changes_nothing(
-    warehouse_url: str, small_source: Path, s3_bucket: S3Bucket, tmp_path: Path
+    warehouse_url: str,
+    small_source: Path,
+    s3_bucket: S3Bucket,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     res = resources(warehouse_url, small_source, "")
     assert build_warehouse(defs, resources=res, log_dates=DAYS[:2]).succeeded
@@ -438,7 +444,10 @@ def test_a_missing_backup_location_is_a_clear_error_and_changes_nothing(
 
 
 def test_an_unwritable_s3_location_is_a_clear_error(
-    warehouse_url: str, small_source: Path, s3_bucket: S3Bucket, s3_server_url: str
+    warehouse_url: str,
+    small_source: Path,
+    s3_bucket: S3Bucket,  # noqa: F811
+    s3_server_url: str,  # noqa: F811
 ) -> None:
     res = resources(warehouse_url, small_source, "")
     assert build_warehouse(defs, resources=res, log_dates=DAYS[:1]).succeeded
