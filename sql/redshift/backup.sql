@@ -5,12 +5,17 @@
 -- strict pattern (an s3:// URL, an IAM role ARN, a KMS key id, a region). {query} is one of the
 -- SELECTs of sql/backup/export.sql with its parameters written as DATE / TIMESTAMP literals and
 -- every quote doubled, so the whole query is one string literal.
+--
+-- Restore, per table: a temporary copy of the table, filled by one COPY of every Parquet file
+-- the restore needs (listed in a COPY manifest written beside the backup), then moved into the
+-- table in the transaction that deletes the restored window. COPY from Parquet takes no REGION (the bucket must
+-- be in the cluster's region) and maps file columns to table columns by position.
 
 -- name: unload_sse_s3
 -- One data set of one day (or the snapshot) to {target}, a name prefix inside the partition's
 -- folder (Redshift appends <slice>_part_<n>.parquet). Encrypted at rest with SSE-S3, UNLOAD's
--- default. No ALLOWOVERWRITE / CLEANPATH: the prefix is new on every run; older files are removed by
--- the backup code after the new ones are complete, so the role needs no s3:DeleteObject.
+-- default. No ALLOWOVERWRITE / CLEANPATH: the prefix is new on every run; older files are removed
+-- by the backup code after the new ones are complete, so the role needs no s3:DeleteObject.
 UNLOAD ({query})
 TO {target}
 IAM_ROLE {iam_role}
@@ -26,11 +31,6 @@ FORMAT AS PARQUET
 ENCRYPTED
 KMS_KEY_ID {kms_key_id}
 REGION {region};
-
--- Restore, per table: a temporary copy of the table, filled by one COPY of every Parquet file the
--- restore needs (listed in a COPY manifest: {manifest}), then moved into the table in the
--- transaction that deletes the restored window. COPY from Parquet takes no REGION (the bucket must
--- be in the cluster's region) and maps file columns to table columns by position.
 
 -- name: drop_restored_songplays
 DROP TABLE IF EXISTS restored_songplays;
