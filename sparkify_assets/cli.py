@@ -71,6 +71,27 @@ def build(_: argparse.Namespace) -> int:
     return 0 if outcome.succeeded else 1
 
 
+def restore(args: argparse.Namespace) -> int:
+    """Restores the warehouse (or --first-day..--last-day) from the backup (warehouse_restore)."""
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    from sparkify_assets.definitions import defs
+
+    config = {
+        "backup_url": args.backup_url or "",
+        "first_day": args.first_day or "",
+        "last_day": args.last_day or "",
+        "snapshot_date": args.snapshot_date or "",
+        **({"restore_snapshot": args.snapshot} if args.snapshot is not None else {}),
+    }
+    result = defs.get_job_def("warehouse_restore").execute_in_process(
+        run_config={"ops": {"restore_warehouse_from_backup": {"config": config}}},
+        instance=_instance(),
+        raise_on_error=False,
+    )
+    print("restore succeeded" if result.success else "restore failed: see the Dagster log above")
+    return 0 if result.success else 1
+
+
 def stop_postgres(_: argparse.Namespace) -> int:
     """Stops the embedded PostgreSQL server (it is left running between runs on purpose)."""
     from sparkify_assets.lib.embedded_postgres import stop_embedded_postgres
@@ -96,6 +117,22 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("build", help=build.__doc__).set_defaults(run=build)
     commands.add_parser("stop-postgres", help=stop_postgres.__doc__).set_defaults(run=stop_postgres)
+    restoring = commands.add_parser("restore", help=restore.__doc__)
+    restoring.add_argument(
+        "--from", dest="backup_url", help="backup URL (default: SPARKIFY_BACKUP_URL)"
+    )
+    restoring.add_argument("--first-day", help="first log date to restore, YYYY-MM-DD")
+    restoring.add_argument("--last-day", help="last log date to restore, YYYY-MM-DD")
+    restoring.add_argument(
+        "--snapshot-date", help="dimension snapshot to restore (default: newest)"
+    )
+    restoring.add_argument(
+        "--snapshot",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="restore the dimension snapshot (default: yes for a full restore, no for a range)",
+    )
+    restoring.set_defaults(run=restore)
     commands.add_parser("generate", help=generate.__doc__)
     args = parser.parse_args(arguments)
     return int(args.run(args))

@@ -62,9 +62,7 @@ def test_the_role_may_write_and_read_exactly_the_backup_prefix() -> None:
                 f"arn:aws:s3:::{BUCKET}/{PREFIX}/*",
             ]
         if "s3:ListBucket" in actions(statement):
-            assert statement["Condition"] == {
-                "StringLike": {"s3:prefix": [PREFIX, f"{PREFIX}/*"]}
-            }
+            assert statement["Condition"] == {"StringLike": {"s3:prefix": [PREFIX, f"{PREFIX}/*"]}}
 
 
 def test_the_policy_follows_the_partition() -> None:

@@ -7,7 +7,10 @@ missing or unwritable location fails clearly with the warehouse untouched."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -491,3 +494,91 @@ def test_a_damaged_backup_is_refused_before_anything_changes(
     result = run_restore(res)
     assert "expected columns" in failure_message(result)
     assert all_rows(warehouse_url) == before
+
+
+# -- the command line and the definitions ------------------------------------------------------------
+
+
+def _command_env(warehouse_url: str, source: Path, home: Path, backup_url: str) -> dict[str, str]:
+    home.mkdir(exist_ok=True)
+    env = {
+        **os.environ,
+        "SPARKIFY_WAREHOUSE_URL": warehouse_url,
+        "SPARKIFY_SOURCE_URL": str(source),
+        "DAGSTER_HOME": str(home),
+    }
+    env.pop("SPARKIFY_BACKUP_URL", None)
+    if backup_url:
+        env["SPARKIFY_BACKUP_URL"] = backup_url
+    return env
+
+
+def test_sparkify_build_backs_up_and_sparkify_restore_restores(
+    warehouse_url: str, small_source: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "backups"
+    root.mkdir()
+    env = _command_env(warehouse_url, small_source, tmp_path / "home", str(root))
+    sparkify = str(Path(sys.executable).parent / "sparkify")
+    build = subprocess.run(
+        [sparkify, "build"], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
+    assert sorted(p.name for p in (root / "songplays").iterdir()) == [f"log_date={d}" for d in DAYS]
+
+    drop_every_table(warehouse_url)
+    restore = subprocess.run(
+        [sparkify, "restore"], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert restore.returncode == 0, restore.stdout[-2000:] + restore.stderr[-2000:]
+    assert "restore succeeded" in restore.stdout
+    assert_matches_reference(warehouse_url, reference_warehouse(small_source))
+
+    missing = subprocess.run(
+        [sparkify, "restore", "--from", str(tmp_path / "nowhere")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert missing.returncode == 1
+    assert "does not exist" in missing.stdout + missing.stderr
+
+
+def test_sparkify_build_without_a_backup_url_leaves_the_backup_alone(
+    warehouse_url: str, small_source: Path, tmp_path: Path
+) -> None:
+    outcome = build_warehouse(
+        defs,
+        resources={**resources(warehouse_url, small_source, ""), "backup": BackupResource()},
+        log_dates=DAYS[:1],
+    )
+    assert outcome.succeeded
+    assert not [
+        e for e in outcome.check_evaluations if e.asset_key.to_user_string() == "warehouse_backup"
+    ]
+
+
+@pytest.mark.parametrize("backup_url", ["", "s3://sparkify-backups/warehouse"])
+def test_the_backup_is_automated_only_with_a_backup_url(backup_url: str, tmp_path: Path) -> None:
+    """The automation condition is decided when the code location loads, from the environment."""
+    env = _command_env("", tmp_path, tmp_path / "home", backup_url)
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-W",
+            "ignore",
+            "-c",
+            "from sparkify_assets.definitions import defs;"
+            "spec = defs.resolve_asset_graph().get(__import__('dagster').AssetKey('warehouse_backup'));"
+            "print(spec.automation_condition is not None)",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert probe.returncode == 0, probe.stderr[-2000:]
+    assert probe.stdout.strip() == str(bool(backup_url))
