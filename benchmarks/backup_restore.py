@@ -134,9 +134,9 @@ def run(events: int, admin_url: str, use_s3: bool) -> None:
     targets.append(("local directory", str(scratch / "backup"), ""))
     server = None
     if use_s3:
-        import boto3
         import logging
 
+        import boto3
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise

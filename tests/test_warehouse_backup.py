@@ -582,3 +582,32 @@ def test_the_backup_is_automated_only_with_a_backup_url(backup_url: str, tmp_pat
     )
     assert probe.returncode == 0, probe.stderr[-2000:]
     assert probe.stdout.strip() == str(bool(backup_url))
+
+
+def test_the_documented_parquet_schema_is_the_one_written() -> None:
+    """docs/backups.md lists every column's Parquet type per table: exactly the code's schema."""
+    physical = {
+        "string": "BYTE_ARRAY (STRING)",
+        "int32": "INT32",
+        "int64": "INT64",
+        "double": "DOUBLE",
+        "date32[day]": "INT32 (DATE)",
+        "timestamp[us]": "INT64 (TIMESTAMP, MICROS, not UTC-adjusted)",
+    }
+    text = (Path(__file__).parents[1] / "docs" / "backups.md").read_text(encoding="utf-8")
+    documented: dict[str, list[tuple[str, str, bool]]] = {}
+    table = ""
+    for line in text.splitlines():
+        if line.startswith("#### "):
+            table = line[5:].strip()
+            documented[table] = []
+        elif table and line.startswith("| ") and not line.startswith("| column"):
+            column, _, parquet, required = (cell.strip() for cell in line.strip("|").split("|"))
+            documented[table].append((column, parquet, required == "yes"))
+        elif table and not line.strip().startswith("|") and documented[table]:
+            table = ""
+    expected = {
+        t: [(f.name, physical[str(f.type)], not f.nullable) for f in table_parquet_schema(t)]
+        for t in dict.fromkeys(d.table for d in ALL_DATASETS)
+    }
+    assert documented == expected

@@ -7,7 +7,6 @@ tables with ``COPY ... FROM STDIN``: memory stays flat whatever the file size or
 from __future__ import annotations
 
 import tempfile
-import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -19,7 +18,7 @@ from psycopg import sql as pgsql
 
 from sparkify_assets.lib.event_records import EventFileParser
 from sparkify_assets.lib.load_window import LoadWindow
-from sparkify_assets.lib.parquet_files import read_parquet_rows, write_parquet_files
+from sparkify_assets.lib.parquet_files import csv_to_parquet_files, parquet_as_csv
 from sparkify_assets.lib.quarantine import RejectedRecord
 from sparkify_assets.lib.song_records import parse_song_file
 from sparkify_assets.lib.source_tree import SourceTree
@@ -71,14 +70,28 @@ class PostgresSession:
         lock = pgsql.SQL(template).format(table=pgsql.Identifier(checked_table_name(table)))
         self.connection.execute(lock)
 
-    def stream(
-        self, sql: SqlStatement, params: Mapping[str, object] | None = None
-    ) -> Iterator[tuple[object, ...]]:
-        """The rows of a query through a server-side cursor: a batch in memory at a time."""
-        with self.connection.cursor(name=f"stream_{uuid.uuid4().hex[:12]}") as cursor:
-            cursor.itersize = CURSOR_FETCH_ROWS
-            cursor.execute(sql.text, params)
-            yield from cursor
+    def copy_out_to_file(
+        self, sql: SqlStatement, params: Mapping[str, object], target: Path
+    ) -> None:
+        """Writes the CSV rows of ``sql`` (a ``COPY ({query}) TO STDOUT`` with ``{query}`` already
+        in place) to ``target``, chunk by chunk."""
+        with (
+            self.connection.cursor() as cursor,
+            cursor.copy(sql.text, params) as copy,
+            target.open("wb") as out,
+        ):
+            for chunk in copy:
+                out.write(chunk)
+
+    def copy_in_chunks(self, sql: SqlStatement, chunks: Iterable[tuple[bytes, int]]) -> int:
+        """Streams CSV ``chunks`` (bytes, row count) into the COPY ... FROM STDIN ``sql``; returns
+        the rows."""
+        count = 0
+        with self.connection.cursor() as cursor, cursor.copy(sql.text) as copy:
+            for chunk, rows in chunks:
+                copy.write(chunk)
+                count += rows
+        return count
 
     def copy_rows(self, sql: SqlStatement, rows: Iterable[tuple[object, ...]]) -> int:
         """Streams ``rows`` into the COPY ... FROM STDIN statement ``sql``; returns the count."""
@@ -194,12 +207,12 @@ class PostgresWarehouse(Warehouse):
                 params = part.sql_params()
                 (counted,) = session.query(part.dataset.count, params)
                 counts[part.folder] = int(counted["row_count"])  # type: ignore[call-overload]
-                files = write_parquet_files(
-                    session.stream(part.dataset.export, params),
-                    part.dataset.schema,
-                    Path(scratch),
-                    name_prefix=file_prefix,
+                spooled = Path(scratch) / "rows.csv"
+                session.copy_out_to_file(_copy_out(part.dataset.export), params, spooled)
+                files = csv_to_parquet_files(
+                    spooled, part.dataset.schema, Path(scratch), name_prefix=file_prefix
                 )
+                spooled.unlink()
                 for path, _ in files:
                     location.put_file(f"{part.folder}/{path.name}", path)
                 rows = sum(n for _, n in files)
@@ -233,7 +246,7 @@ class PostgresWarehouse(Warehouse):
                 for stored in part.files:
                     local = Path(scratch) / "restoring.parquet"
                     location.download(stored.key, local)
-                    loaded = session.copy_rows(copy, read_parquet_rows(local, columns))
+                    loaded = session.copy_in_chunks(copy, parquet_as_csv(local, columns))
                     local.unlink()
                     restored[table] += loaded
                     file_log(f"{stored.key}: {loaded} rows restored into {table}")
@@ -245,6 +258,23 @@ class PostgresWarehouse(Warehouse):
                 )
             session.execute(statement("postgres/backup.analyze_restored"))
         return restored
+
+
+def _copy_out(export: SqlStatement) -> SqlStatement:
+    """``COPY (<export>) TO STDOUT (FORMAT csv)``: the template of sql/postgres/backup.sql with a
+    SELECT of sql/backup/export.sql in place of ``{query}`` (both from the project's files)."""
+    template = statement("postgres/backup.copy_out")
+    body = "\n".join(
+        line for line in template.text.splitlines() if not line.lstrip().startswith("--")
+    )
+    query = "\n".join(
+        line for line in export.text.splitlines() if not line.lstrip().startswith("--")
+    )
+    if "{query}" not in body or "{" in query:
+        raise ValueError(f"{template.key} cannot take {export.key}")
+    return SqlStatement(
+        key=f"{template.key}({export.key})", text=body.replace("{query}", query), path=template.path
+    )
 
 
 def _quarantine(
