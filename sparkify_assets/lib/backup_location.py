@@ -50,6 +50,7 @@ class BackupLocation(ABC):
     """A backup location: a local directory or an S3 prefix."""
 
     url: str
+    kms_key_id: str = ""  # SSE-KMS key of an S3 location; empty: SSE-S3 (or not S3)
 
     @abstractmethod
     def check_readable(self) -> None:

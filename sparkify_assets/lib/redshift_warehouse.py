@@ -754,7 +754,7 @@ class RedshiftWarehouse(Warehouse):
         log: Log,
     ) -> dict[str, int]:
         literals = {"iam_role": self._iam_role("UNLOAD"), **self._copy_literals()}
-        kms_key_id = str(getattr(location, "kms_key_id", "") or "")
+        kms_key_id = location.kms_key_id
         unload = statement(
             "redshift/backup.unload_sse_kms" if kms_key_id else "redshift/backup.unload_sse_s3"
         )

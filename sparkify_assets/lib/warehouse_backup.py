@@ -131,15 +131,21 @@ def schema_problems(dataset: BackupDataset, schema: pa.Schema) -> list[str]:
 
 
 def _listing_by_folder(
-    location: BackupLocation, datasets: Iterable[BackupDataset]
+    location: BackupLocation, datasets: Iterable[BackupDataset], folders: Iterable[str] = ()
 ) -> dict[str, list[StoredObject]]:
-    folders: dict[str, list[StoredObject]] = defaultdict(list)
-    for dataset in datasets:
-        for stored in location.list(f"{dataset.name}/"):
+    """The objects of ``datasets`` grouped by folder; only of ``folders`` when a few are named
+    (one listing each, instead of listing every day of a long history)."""
+    wanted = sorted(set(folders))
+    prefixes = (
+        [f"{f}/" for f in wanted] if 0 < len(wanted) <= 64 else [f"{d.name}/" for d in datasets]
+    )
+    grouped: dict[str, list[StoredObject]] = defaultdict(list)
+    for prefix in prefixes:
+        for stored in location.list(prefix):
             folder, _, name = stored.key.rpartition("/")
             if not name.startswith("."):
-                folders[folder].append(stored)
-    return folders
+                grouped[folder].append(stored)
+    return grouped
 
 
 def back_up(
@@ -163,7 +169,7 @@ def back_up(
     parts += [BackupPart(d, snapshot_date) for d in SNAPSHOT_DATASETS]
     warehouse_rows = warehouse.export_backup(parts, location, file_prefix=file_prefix, log=log)
 
-    listing = _listing_by_folder(location, ALL_DATASETS)
+    listing = _listing_by_folder(location, ALL_DATASETS, (p.folder for p in parts))
     reports = []
     for part in parts:
         report = PartReport(part, warehouse_rows[part.folder])
