@@ -286,6 +286,28 @@ def test_s3_objects_are_encrypted_at_rest(
         assert head["ServerSideEncryption"] == "AES256", key
 
 
+def test_s3_objects_are_encrypted_with_the_configured_kms_key(
+    warehouse_url: str,
+    small_source: Path,
+    s3_bucket: S3Bucket,  # noqa: F811
+) -> None:
+    import boto3
+
+    key_id = boto3.client("kms", endpoint_url=s3_bucket.endpoint_url).create_key()["KeyMetadata"][
+        "KeyId"
+    ]
+    res = resources(warehouse_url, small_source, s3_bucket.url("b"), kms_key_id=key_id)
+    assert build_warehouse(defs, resources=res, log_dates=DAYS[:1]).succeeded
+    keys = [o["Key"] for o in s3_bucket.client.list_objects_v2(Bucket=s3_bucket.name)["Contents"]]
+    for key in keys:
+        head = s3_bucket.client.head_object(Bucket=s3_bucket.name, Key=key)
+        assert head["ServerSideEncryption"] == "aws:kms", key
+        assert key_id in head["SSEKMSKeyId"], key
+    # ... and the restore reads them back.
+    drop_every_table(warehouse_url)
+    assert run_restore(res).success
+
+
 # -- replacing and restoring parts -----------------------------------------------------------------
 
 
