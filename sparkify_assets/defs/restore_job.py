@@ -21,8 +21,8 @@ from sparkify_assets.lib.backup_location import BackupLocationError
 from sparkify_assets.lib.warehouse_backup import BackupError, RestorePlan, plan_restore, restore
 
 RESTORE_JOB = "warehouse_restore"
-# Tables with asset checks (load_quarantine has none), and the assets reported per restored day:
-# staging first, so each table's update follows its dependencies' (what the automation expects).
+# The assets reported per restored day, staging first, so each table's update follows its
+# dependencies' (what the automation expects); users only when the snapshot restored it.
 _DAILY_ASSETS_WITH_SNAPSHOT = ("staging_events", "users", "songplays", "time")
 _DAILY_ASSETS = ("staging_events", "songplays", "time")
 _CATALOG_ASSETS = ("staging_songs", "songs", "artists")
@@ -128,7 +128,7 @@ def restore_warehouse_from_backup(
             params["max_quarantine_share"] = source.max_quarantine_share
             checks = []
             for table in plan.tables:
-                if table == "load_quarantine":
+                if table == "load_quarantine":  # no checks of its own
                     continue
                 checks += run_table_checks(
                     connection, table, {**params, "loaded_rows": restored[table]}
