@@ -97,8 +97,14 @@ def stop_postgres(_: argparse.Namespace) -> int:
     from sparkify_assets.lib.embedded_postgres import stop_embedded_postgres
     from sparkify_assets.lib.project_home import sparkify_home
 
-    stopped = stop_embedded_postgres(sparkify_home() / "pgdata")
+    stopped = stop_embedded_postgres()
     print("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
+    legacy = sparkify_home() / "pgdata"
+    if (legacy / "PG_VERSION").exists():
+        print(
+            f"{legacy} is a server of an earlier version (no password, see docs/security.md):"
+            " stop it with its pg_ctl (`pg_ctl -D <that folder> stop`) and delete the folder"
+        )
     return 0
 
 
@@ -107,6 +113,19 @@ def generate(arguments: list[str]) -> int:
     from sparkify_assets.lib.sample_data import main as generate_main
 
     return generate_main(arguments)
+
+
+def redshift_smoke(args: argparse.Namespace) -> int:
+    """Runs every kind of Redshift statement once on a tiny data set in a scratch schema and
+    prints each one's outcome (docs/redshift_first_run.md)."""
+    from sparkify_assets.lib.redshift_smoke import run_smoke, settings_from_environment
+
+    try:
+        settings = settings_from_environment(os.environ)
+    except ValueError as error:
+        print(f"redshift-smoke: {error}")
+        return 2
+    return run_smoke(settings, args.bucket_url, keep_schema=args.keep_schema)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -134,6 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     restoring.set_defaults(run=restore)
     commands.add_parser("generate", help=generate.__doc__)
+    smoke = commands.add_parser("redshift-smoke", help=redshift_smoke.__doc__)
+    smoke.add_argument("--bucket-url", required=True, help="s3://bucket/prefix to write to")
+    smoke.add_argument("--keep-schema", action="store_true", help="keep the scratch schema")
+    smoke.set_defaults(run=redshift_smoke)
     args = parser.parse_args(arguments)
     return int(args.run(args))
 

@@ -44,6 +44,13 @@ defs = dg.Definitions(
             password=env_setting("SPARKIFY_WAREHOUSE_PASSWORD"),
             iam_role_arn=env_setting("SPARKIFY_REDSHIFT_IAM_ROLE_ARN"),
             region=env_setting("AWS_REGION"),
+            redshift_staging_url=env_setting("SPARKIFY_REDSHIFT_STAGING_URL"),
+            redshift_connect_timeout_seconds=env_int_setting(
+                "SPARKIFY_REDSHIFT_CONNECT_TIMEOUT_SECONDS", 30
+            ),
+            redshift_statement_timeout_seconds=env_int_setting(
+                "SPARKIFY_REDSHIFT_STATEMENT_TIMEOUT_SECONDS", 10_800
+            ),
         ),
         "backup": BackupResource(
             url=env_setting("SPARKIFY_BACKUP_URL"),

@@ -72,11 +72,38 @@ class WarehouseResource(dg.ConfigurableResource):
             " or empty for the embedded PostgreSQL server."
         ),
     )
-    password: str = Field(default="", description="SPARKIFY_WAREHOUSE_PASSWORD (Redshift).")
+    password: str = Field(
+        default="",
+        description=(
+            "SPARKIFY_WAREHOUSE_PASSWORD: the password of the user in the URL (a URL holding a"
+            " password is refused); empty = IAM (Redshift) or a libpq passfile (PostgreSQL)."
+        ),
+    )
     iam_role_arn: str = Field(
         default="", description="SPARKIFY_REDSHIFT_IAM_ROLE_ARN: the role Redshift COPY assumes."
     )
     region: str = Field(default="", description="AWS region of the cluster and the source bucket.")
+    redshift_staging_url: str = Field(
+        default="",
+        description=(
+            "SPARKIFY_REDSHIFT_STAGING_URL: s3://bucket/prefix where the Redshift engine writes a"
+            " COPY manifest per day's file (this process writes it, the COPY role reads it)."
+        ),
+    )
+    redshift_connect_timeout_seconds: int = Field(
+        default=30,
+        description=(
+            "SPARKIFY_REDSHIFT_CONNECT_TIMEOUT_SECONDS: bound on connecting and logging in to"
+            " Redshift; never applies to a running statement."
+        ),
+    )
+    redshift_statement_timeout_seconds: int = Field(
+        default=10_800,
+        description=(
+            "SPARKIFY_REDSHIFT_STATEMENT_TIMEOUT_SECONDS: Redshift's statement_timeout for each"
+            " statement of the engine's sessions (queueing included); 0 = none."
+        ),
+    )
 
     @contextmanager
     def open(self) -> Iterator[Warehouse]:
@@ -87,6 +114,9 @@ class WarehouseResource(dg.ConfigurableResource):
                 password=self.password,
                 iam_role_arn=self.iam_role_arn,
                 region=self.region,
+                staging_url=self.redshift_staging_url,
+                connect_timeout_seconds=self.redshift_connect_timeout_seconds,
+                statement_timeout_seconds=self.redshift_statement_timeout_seconds,
             )
         )
         try:

@@ -12,11 +12,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol, Self
 
 from sparkify_assets.lib.load_window import LoadWindow
 from sparkify_assets.lib.source_tree import SourceTree
-from sparkify_assets.lib.sql_files import SqlStatement, load_file, statement
+from sparkify_assets.lib.sql_files import SqlStatement, load_file, sql_root, statement
 
 if TYPE_CHECKING:  # the backup modules import this one
     from sparkify_assets.lib.backup_datasets import BackupPart
@@ -192,7 +192,7 @@ class Warehouse(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
-    def __enter__(self) -> Warehouse:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -222,9 +222,13 @@ class Warehouse(ABC):
         return int(rows[0]["row_count"])  # type: ignore[call-overload]
 
 
-def transform_statements(table: str) -> list[SqlStatement]:
-    """The statements of ``sql/transform/<table>.sql``, in file order."""
-    return list(load_file(f"transform/{checked_table_name(table)}").values())
+def transform_statements(table: str, engine: str = "") -> list[SqlStatement]:
+    """The statements of ``sql/transform/<table>.sql``, in file order; or of the engine's own
+    variant ``sql/<engine>/transform/<table>.sql`` where one exists (its head says why)."""
+    name = checked_table_name(table)
+    if engine and (sql_root() / engine / "transform" / f"{name}.sql").is_file():
+        return list(load_file(f"{engine}/transform/{name}").values())
+    return list(load_file(f"transform/{name}").values())
 
 
 def ddl_statements(engine: str, table: str) -> Iterator[SqlStatement]:
