@@ -32,15 +32,7 @@ from sparkify_assets.lib.redshift_warehouse import RedshiftSession, RedshiftWare
 from sparkify_assets.lib.sql_files import SqlStatement
 from sparkify_assets.lib.warehouse import WAREHOUSE_TABLES
 from sparkify_assets.lib.warehouse_backup import back_up, plan_restore, restore
-from tests.support.s3_server import (  # noqa: F401 (fixtures)
-    S3Bucket,
-    s3_bucket,
-    s3_environment,
-    s3_server_url,
-)
-from tests.test_redshift_sql import unload_problems
-from tests.test_redshift_warehouse import (  # noqa: F401 (fixtures)
-    WINDOW,
+from tests.support.redshift_copy_emulation import (  # noqa: F401 (fixtures)
     Database,
     EmulatedCopyWarehouse,
     S3UrlTree,
@@ -48,9 +40,15 @@ from tests.test_redshift_warehouse import (  # noqa: F401 (fixtures)
     etl_login,
     postgres_shaped_ddl,
     proxy,
-    run_pipeline,
-    sample_root,
 )
+from tests.support.s3_server import (  # noqa: F401 (fixtures)
+    S3Bucket,
+    s3_bucket,
+    s3_environment,
+    s3_server_url,
+)
+from tests.test_redshift_sql import unload_problems
+from tests.test_redshift_warehouse import WINDOW, run_pipeline, sample_root  # noqa: F401
 
 _UNLOAD = re.compile(r"^UNLOAD \('(?P<query>(?:[^']|'')*)'\)\s+TO '(?P<target>[^']*)'", re.S)
 # The Parquet type UNLOAD writes for each column type (the documented correspondence).
@@ -139,9 +137,13 @@ def redshift(
         iam_role_arn=connected.iam_role_arn,
         region=connected.region,
         secrets=connected._secrets,
+        manifests=connected.manifests,
+        observer=connected.observer,
     )
     warehouse.root = sample_root
     warehouse.admin_url = database.admin_url
+    warehouse.copies = []
+    warehouse.vacuums = []
     warehouse.bucket = s3_bucket
     warehouse.unloads = []
     with warehouse:
