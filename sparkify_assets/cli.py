@@ -111,6 +111,26 @@ def build(args: argparse.Namespace) -> int:
     return _print_summary(outcome, warehouse, time.perf_counter() - started)
 
 
+def restore(args: argparse.Namespace) -> int:
+    """Restores the warehouse (or --first-day..--last-day) from the backup (warehouse_restore)."""
+    from sparkify_assets.definitions import defs
+
+    config = {
+        "backup_url": args.backup_url or "",
+        "first_day": args.first_day or "",
+        "last_day": args.last_day or "",
+        "snapshot_date": args.snapshot_date or "",
+        **({"restore_snapshot": args.snapshot} if args.snapshot is not None else {}),
+    }
+    result = defs.get_job_def("warehouse_restore").execute_in_process(
+        run_config={"ops": {"restore_warehouse_from_backup": {"config": config}}},
+        instance=_instance(),
+        raise_on_error=False,
+    )
+    print("restore succeeded" if result.success else "restore failed: see the Dagster log above")
+    return 0 if result.success else EXIT_FAILED
+
+
 def stop_postgres(_: argparse.Namespace) -> int:
     """Stops the embedded PostgreSQL server (it is left running between runs on purpose)."""
     from sparkify_assets.lib.embedded_postgres import stop_embedded_postgres
@@ -170,6 +190,22 @@ def command_parser() -> argparse.ArgumentParser:
     )
     build_command.set_defaults(run=build)
     commands.add_parser("stop-postgres", help=stop_postgres.__doc__).set_defaults(run=stop_postgres)
+    restoring = commands.add_parser("restore", help=restore.__doc__)
+    restoring.add_argument(
+        "--from", dest="backup_url", help="backup URL (default: SPARKIFY_BACKUP_URL)"
+    )
+    restoring.add_argument("--first-day", help="first log date to restore, YYYY-MM-DD")
+    restoring.add_argument("--last-day", help="last log date to restore, YYYY-MM-DD")
+    restoring.add_argument(
+        "--snapshot-date", help="dimension snapshot to restore (default: newest)"
+    )
+    restoring.add_argument(
+        "--snapshot",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="restore the dimension snapshot (default: yes for a full restore, no for a range)",
+    )
+    restoring.set_defaults(run=restore)
     commands.add_parser("generate", help=generate.__doc__, add_help=False)
     smoke = commands.add_parser("redshift-smoke", help=redshift_smoke.__doc__)
     smoke.add_argument("--bucket-url", required=True, help="s3://bucket/prefix to write to")

@@ -17,6 +17,7 @@ import dagster as dg
 
 CATALOG_ASSETS = ("staging_songs", "songs", "artists")
 LOG_DATE_ASSETS = ("staging_events", "users", "songplays", "time")
+BACKUP_ASSET = "warehouse_backup"  # built after the tables when SPARKIFY_BACKUP_URL is set
 STAR_TABLES = ("staging_events", "staging_songs", "songplays", "users", "songs", "artists", "time")
 
 
@@ -158,7 +159,10 @@ def build_warehouse(
 
     if not run(CATALOG_ASSETS, None):
         return outcome
+    backup = all_resources.get("backup")
+    backs_up = backup is not None and bool(initialized_resource(backup).url)
+    selection = (*LOG_DATE_ASSETS, BACKUP_ASSET) if backs_up else LOG_DATE_ASSETS
     for first, last in contiguous_ranges(outcome.log_dates):
-        if not run(LOG_DATE_ASSETS, partition_range_tags(first, last)):
+        if not run(selection, partition_range_tags(first, last)):
             break
     return outcome

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from sparkify_assets.definitions import defs
+from sparkify_assets.defs.backup_resource import BackupResource
 from sparkify_assets.defs.resources import SourceResource, WarehouseResource
 from sparkify_assets.lib.event_records import DUPLICATE_REASON, EventFileParser
 from tests.messy_source import BAD_EVENT_LINES, DAY, write_messy_source
@@ -51,6 +52,7 @@ def _run(
         resources={
             "warehouse": WarehouseResource(url=url),
             "source": SourceResource(url=str(root), max_quarantine_share=share),
+            "backup": BackupResource(),
         },
         raise_on_error=False,
     )

@@ -38,7 +38,6 @@ PENDING_DOCS = {
     "docs/instance_and_performance.md",
     "docs/deployment.md",
     "docs/operations.md",
-    "docs/backups.md",
 }
 
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
