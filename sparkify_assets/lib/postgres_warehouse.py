@@ -30,6 +30,7 @@ from sparkify_assets.lib.song_records import (
 )
 from sparkify_assets.lib.source_tree import SourceFile, SourceFileRefused, SourceTree
 from sparkify_assets.lib.sql_files import SqlStatement, statement
+from sparkify_assets.lib.sqlstate_retries import sqlstate_can_heal
 from sparkify_assets.lib.warehouse import (
     WAREHOUSE_TABLES,
     FileLoad,
@@ -328,18 +329,13 @@ class _SongCatalogReader:
         return parse_song_file(data, file.key)
 
 
-# SQLSTATE classes a retry can fix: connection, transaction rollback (serialization, deadlock),
-# insufficient resources, operator intervention (a server restarting, a killed session), system.
-_HEALING_CLASSES = ("08", "40", "53", "57", "58")
-
-
 def _can_heal(error: psycopg.Error) -> bool:
     """Whether running the step again may succeed: a lost connection (no SQLSTATE: the server
     went away) or a transient server state; not a wrong statement, data or permission."""
     sqlstate = error.sqlstate or ""
     if not sqlstate:
         return isinstance(error, psycopg.OperationalError | psycopg.InterfaceError)
-    return sqlstate.startswith(_HEALING_CLASSES)
+    return sqlstate_can_heal(sqlstate)
 
 
 def _lasting_failure(error: psycopg.Error) -> dg.Failure:

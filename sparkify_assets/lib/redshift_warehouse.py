@@ -62,6 +62,7 @@ from sparkify_assets.lib.setting_problems import (
 from sparkify_assets.lib.source_layout import SONG_PREFIX
 from sparkify_assets.lib.source_tree import SourceTree
 from sparkify_assets.lib.sql_files import SqlStatement, statement
+from sparkify_assets.lib.sqlstate_retries import sqlstate_can_heal
 from sparkify_assets.lib.warehouse import (
     WAREHOUSE_TABLES,
     FileLoad,
@@ -117,12 +118,6 @@ _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 _TABLE_NAME = re.compile(r"^[a-z_]+$")
 _SCHEMA_NAME = re.compile(r"^sparkify_smoke_[a-z0-9]{6,32}$")
 _ROW_PARAMETER = re.compile(r"%\(([a-z_]+)\)s")
-# SQLSTATE classes a retry can fix: connection, transaction rollback (serialization), resources,
-# operator intervention, system errors ...
-_RETRYABLE_CLASSES = ("08", "40", "53", "57", "58")
-# ... except these, which a retry repeats: the statement_timeout cancelling a statement, a
-# connection the server refused to establish for a configuration reason.
-_FINAL_SQLSTATES = ("57014", "08004", "08P01")
 # Driver-side failures a retry can heal: the network refused, reset or timed out. Anything else
 # without a SQLSTATE (SSL refused, IAM set-up, a protocol error) is a configuration problem.
 _HEALING_OS_ERRORS = (ConnectionError, TimeoutError, socket.timeout, socket.gaierror)
@@ -228,9 +223,10 @@ def _error_from_driver(
         message = f"{type(error).__name__}: {error}"
     message = _scrub(message, secrets)
     if sqlstate:
+        # Redshift reports its serializable isolation violation (error 1023) as XX000.
         retryable = (
-            sqlstate[:2] in _RETRYABLE_CLASSES and sqlstate not in _FINAL_SQLSTATES
-        ) or "serializable isolation violation" in message.lower()
+            sqlstate_can_heal(sqlstate) or "serializable isolation violation" in message.lower()
+        )
     else:
         retryable = _network_failure(error)
     return RedshiftError(
