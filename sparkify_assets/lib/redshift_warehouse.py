@@ -50,6 +50,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import dagster as dg
 import redshift_connector
 
+from sparkify_assets.lib.connection_secrets import scrub
 from sparkify_assets.lib.copy_manifests import STAGING_SETTING, ManifestStore
 from sparkify_assets.lib.load_window import LoadWindow
 from sparkify_assets.lib.quarantine import RAW_TEXT_LIMIT
@@ -200,13 +201,6 @@ class RedshiftLoadRejected(RedshiftError):
         self.rejections = list(rejections)
 
 
-def _scrub(text: str, secrets: Sequence[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
-
-
 def _error_from_driver(
     key: str, error: Exception, secrets: Sequence[str], *, action: str = "failed"
 ) -> RedshiftError:
@@ -221,7 +215,7 @@ def _error_from_driver(
     else:  # a driver-side error: the network, the protocol, authentication set-up
         sqlstate = ""
         message = f"{type(error).__name__}: {error}"
-    message = _scrub(message, secrets)
+    message = scrub(message, secrets)
     if sqlstate:
         # Redshift reports its serializable isolation violation (error 1023) as XX000.
         retryable = (
