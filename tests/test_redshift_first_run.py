@@ -39,6 +39,7 @@ from sparkify_assets.lib.redshift_warehouse import (
     open_connection,
     render_copy,
 )
+from sparkify_assets.lib.setting_problems import SettingProblem
 from sparkify_assets.lib.source_tree import LocalSourceTree
 from sparkify_assets.lib.sql_files import sql_root, statement
 from sparkify_assets.lib.warehouse import transform_statements
@@ -233,9 +234,10 @@ def test_only_failures_that_can_heal_are_retried(error: Exception, retryable: bo
 
 def test_a_missing_database_is_not_retried(database: Database) -> None:
     wrong = database.redshift_url.replace("/test_", "/missing_")
-    with pytest.raises(RedshiftError) as failed:
+    with pytest.raises(SettingProblem) as failed:
         RedshiftWarehouse.connect(database.settings(url=wrong))
-    assert failed.value.sqlstate == "3D000" and not failed.value.retryable
+    assert "does not exist" in failed.value.message  # the server's 3D000
+    assert not failed.value.can_heal and not failed.value.allow_retries
 
 
 # -- 2. Serverless ------------------------------------------------------------------------------
