@@ -32,7 +32,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import boto3
@@ -425,11 +425,18 @@ def convert(
     return row, None
 
 
+Emulated = TypeVar("Emulated", bound=EmulatedCopyWarehouse)
+
+
 def emulated(
-    warehouse: RedshiftWarehouse, admin_url: str, root: Path | None
-) -> EmulatedCopyWarehouse:
-    """``warehouse``'s connection and settings, with the COPY emulated."""
-    copy = EmulatedCopyWarehouse(
+    warehouse: RedshiftWarehouse,
+    admin_url: str,
+    root: Path | None,
+    kind: type[Emulated] = EmulatedCopyWarehouse,  # type: ignore[assignment]
+) -> Emulated:
+    """``warehouse``'s connection and settings, with the COPY emulated (by ``kind``, an
+    EmulatedCopyWarehouse or a subclass emulating more)."""
+    copy = kind(
         warehouse._connection,
         target=warehouse.target,
         iam_role_arn=warehouse.iam_role_arn,
