@@ -101,24 +101,25 @@ _SERVERLESS_HOST = re.compile(
 )
 _WORKGROUP = re.compile(r"^[a-z0-9-]{3,64}$")
 # What may be spliced into a COPY as a quoted literal: no quote, backslash or whitespace can pass.
+_S3_URL = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*()=+,@/-]*)?$")
 _LITERAL_PATTERNS = {
-    "source": re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*()=+,@/-]*)?$"),
-    "jsonpaths": re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*()=+,@/-]*)?$"),
+    "source": _S3_URL,
+    "jsonpaths": _S3_URL,
     "iam_role": re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$"),
     "region": re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$"),
-    "target": re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*()=+,@/-]*)?$"),
-    "manifest": re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*()=+,@/-]*)?$"),
+    "target": _S3_URL,
+    "manifest": _S3_URL,
     "kms_key_id": re.compile(
         r"^(arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-\d:\d{12}:(key|alias)/[A-Za-z0-9/_-]{1,256}"
         r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|alias/[A-Za-z0-9/_-]{1,256})$"
     ),
 }
-_QUERY_PARAMETER = re.compile(r"%\((?P<name>[a-z_]+)\)s")
+# A bind parameter in a statement: %(name)s.
+_PARAMETER = re.compile(r"%\((?P<name>[a-z_]+)\)s")
 BACKUP_RESTORE_FOLDER = "_restore"  # COPY manifests of a running restore, deleted after it
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 _TABLE_NAME = re.compile(r"^[a-z_]+$")
 _SCHEMA_NAME = re.compile(r"^sparkify_smoke_[a-z0-9]{6,32}$")
-_ROW_PARAMETER = re.compile(r"%\(([a-z_]+)\)s")
 # Driver-side failures a retry can heal: the network refused, reset or timed out. Anything else
 # without a SQLSTATE (SSL refused, IAM set-up, a protocol error) is a configuration problem.
 _HEALING_OS_ERRORS = (ConnectionError, TimeoutError, socket.timeout, socket.gaierror)
@@ -482,7 +483,7 @@ def unload_query_literal(query: SqlStatement, params: Mapping[str, object]) -> s
             return f"DATE '{value.isoformat()}'"
         raise ValueError(f"{query.key}: parameter {match['name']} is not a date or a timestamp")
 
-    rendered = _QUERY_PARAMETER.sub(literal, body)
+    rendered = _PARAMETER.sub(literal, body)
     return "'" + rendered.replace("'", "''") + "'"
 
 
@@ -510,10 +511,7 @@ def render_table(sql: SqlStatement, table: str) -> str:
     name = checked_table_name(table)
     if not _TABLE_NAME.fullmatch(name):
         raise ValueError(f"{table!r} cannot be spliced into SQL")
-    body = _without_doc(sql)
-    if set(_PLACEHOLDER.findall(body)) != {"table"}:
-        raise ValueError(f"{sql.key} does not take just a table")
-    return body.replace("{table}", name)
+    return _splice_name(sql, "table", name)
 
 
 def render_lock(table: str) -> str:
@@ -533,10 +531,16 @@ def render_schema(sql: SqlStatement, schema: str) -> str:
     """``sql`` with ``{schema}`` replaced by a smoke-test scratch schema name."""
     if not _SCHEMA_NAME.fullmatch(schema):
         raise ValueError(f"{schema!r} is not a scratch schema name")
+    return _splice_name(sql, "schema", schema)
+
+
+def _splice_name(sql: SqlStatement, placeholder: str, name: str) -> str:
+    """``sql`` with its one kind of placeholder, ``{<placeholder>}``, replaced by ``name`` (a name
+    the caller has checked)."""
     body = _without_doc(sql)
-    if set(_PLACEHOLDER.findall(body)) != {"schema"}:
-        raise ValueError(f"{sql.key} does not take just a schema")
-    return body.replace("{schema}", schema)
+    if set(_PLACEHOLDER.findall(body)) != {placeholder}:
+        raise ValueError(f"{sql.key} does not take just a {placeholder}")
+    return body.replace("{" + placeholder + "}", name)
 
 
 def render_rows(
@@ -549,13 +553,13 @@ def render_rows(
     head, marker, row = body.rpartition("VALUES")
     if not marker or not row.strip().startswith("(") or not rows:
         raise ValueError(f"{sql.key} is not a one-row INSERT ... VALUES, or there are no rows")
-    names = _ROW_PARAMETER.findall(row)
+    names = _PARAMETER.findall(row)
     params: dict[str, object] = {}
     tuples = []
     for index, values in enumerate(rows):
         if set(values) != set(names):
             raise ValueError(f"{sql.key} takes {sorted(names)}, got {sorted(values)}")
-        tuples.append(_ROW_PARAMETER.sub(rf"%(\1_{index})s", row.strip()))
+        tuples.append(_PARAMETER.sub(rf"%(\1_{index})s", row.strip()))
         params.update({f"{name}_{index}": values[name] for name in names})
     return f"{head}VALUES\n" + ",\n".join(tuples), params
 
