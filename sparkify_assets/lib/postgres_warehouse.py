@@ -363,12 +363,7 @@ def _copy_out(export: SqlStatement) -> SqlStatement:
     """``COPY (<export>) TO STDOUT (FORMAT csv)``: the template of sql/postgres/backup.sql with a
     SELECT of sql/backup/export.sql in place of ``{query}`` (both from the project's files)."""
     template = statement("postgres/backup.copy_out")
-    body = "\n".join(
-        line for line in template.text.splitlines() if not line.lstrip().startswith("--")
-    )
-    query = "\n".join(
-        line for line in export.text.splitlines() if not line.lstrip().startswith("--")
-    )
+    body, query = template.body, export.body
     if "{query}" not in body or "{" in query:
         raise ValueError(f"{template.key} cannot take {export.key}")
     return SqlStatement(

@@ -471,7 +471,7 @@ def render_unload(
 def unload_query_literal(query: SqlStatement, params: Mapping[str, object]) -> str:
     """``query`` as the quoted literal UNLOAD takes. Only dates and timestamps may be parameters
     (the backup windows): each is written from a ``date``/``datetime`` object by this code."""
-    body = _without_doc(query)
+    body = query.body
     if "\\" in body or "{" in body or "--" in body:
         raise ValueError(f"{query.key} cannot be quoted for UNLOAD (a backslash, brace or comment)")
 
@@ -488,7 +488,7 @@ def unload_query_literal(query: SqlStatement, params: Mapping[str, object]) -> s
 
 
 def _render(sql: SqlStatement, values: Mapping[str, str], rendered: Mapping[str, str]) -> str:
-    body = _without_doc(sql)
+    body = sql.body
     names = set(_PLACEHOLDER.findall(body))
     if names != set(values) | set(rendered):
         raise ValueError(f"{sql.key} takes {sorted(names)}, got {sorted({*values, *rendered})}")
@@ -524,7 +524,7 @@ def render_statement_timeout(seconds: int) -> str:
     if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 <= seconds <= 86_400 * 7:
         raise ValueError("the statement timeout is 0 (none) to 604800 seconds")
     sql = statement("redshift/session.set_statement_timeout")
-    return _without_doc(sql).replace("{milliseconds}", str(seconds * 1000))
+    return sql.body.replace("{milliseconds}", str(seconds * 1000))
 
 
 def render_schema(sql: SqlStatement, schema: str) -> str:
@@ -537,7 +537,7 @@ def render_schema(sql: SqlStatement, schema: str) -> str:
 def _splice_name(sql: SqlStatement, placeholder: str, name: str) -> str:
     """``sql`` with its one kind of placeholder, ``{<placeholder>}``, replaced by ``name`` (a name
     the caller has checked)."""
-    body = _without_doc(sql)
+    body = sql.body
     if set(_PLACEHOLDER.findall(body)) != {placeholder}:
         raise ValueError(f"{sql.key} does not take just a {placeholder}")
     return body.replace("{" + placeholder + "}", name)
@@ -549,7 +549,7 @@ def render_rows(
     """A multi-row ``INSERT ... VALUES``: the one VALUES row of ``sql`` repeated per row of
     ``rows``, each parameter renamed ``<name>_<i>``, and the flattened parameters. Only parameter
     names are generated; values stay parameters."""
-    body = _without_doc(sql)
+    body = sql.body
     head, marker, row = body.rpartition("VALUES")
     if not marker or not row.strip().startswith("(") or not rows:
         raise ValueError(f"{sql.key} is not a one-row INSERT ... VALUES, or there are no rows")
@@ -562,14 +562,6 @@ def render_rows(
         tuples.append(_PARAMETER.sub(rf"%(\1_{index})s", row.strip()))
         params.update({f"{name}_{index}": values[name] for name in names})
     return f"{head}VALUES\n" + ",\n".join(tuples), params
-
-
-def _without_doc(sql: SqlStatement) -> str:
-    """The statement without its leading comment lines (which may mention placeholders)."""
-    lines = sql.text.splitlines()
-    while lines and lines[0].lstrip().startswith("--"):
-        lines.pop(0)
-    return "\n".join(lines)
 
 
 # -- sessions and the warehouse --------------------------------------------------------------------
