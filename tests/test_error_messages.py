@@ -24,11 +24,8 @@ from sparkify_assets.lib.postgres_warehouse import _can_heal
 from sparkify_assets.lib.redshift_warehouse import _error_from_driver
 from sparkify_assets.lib.setting_problems import SettingProblem, postgres_connect_problem
 from tests.conftest import resources_for
-from tests.support.s3_server import (  # noqa: F401 (fixtures)
+from tests.support.s3_server import (
     S3Bucket,
-    s3_bucket,
-    s3_environment,
-    s3_server_url,
 )
 
 SPARKIFY = str(Path(sys.executable).parent / "sparkify")
@@ -133,7 +130,7 @@ def test_a_missing_database_and_an_unknown_scheme_name_the_setting(
 
 
 def test_a_missing_bucket_is_one_short_message(
-    s3_bucket: S3Bucket,  # noqa: F811
+    s3_bucket: S3Bucket,
     tmp_path: Path,
 ) -> None:
     missing = f"{s3_bucket.name}-absent"

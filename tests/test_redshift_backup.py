@@ -31,22 +31,15 @@ from sparkify_assets.lib.backup_location import open_backup_location
 from sparkify_assets.lib.redshift_warehouse import RedshiftSession, RedshiftWarehouse
 from sparkify_assets.lib.warehouse import WAREHOUSE_TABLES
 from sparkify_assets.lib.warehouse_backup import back_up, plan_restore, restore
-from tests.support.redshift_copy_emulation import (  # noqa: F401 (fixtures)
+from tests.support.redshift_copy_emulation import (
     Database,
     EmulatedCopyWarehouse,
     S3UrlTree,
     adhoc,
-    database,
     emulated,
-    etl_login,
-    postgres_shaped_ddl,
-    proxy,
 )
-from tests.support.s3_server import (  # noqa: F401 (fixtures)
+from tests.support.s3_server import (
     S3Bucket,
-    s3_bucket,
-    s3_environment,
-    s3_server_url,
 )
 from tests.test_redshift_sql import unload_problems
 from tests.test_redshift_warehouse import WINDOW, run_pipeline, sample_root  # noqa: F401
@@ -122,10 +115,10 @@ class EmulatedUnloadWarehouse(EmulatedCopyWarehouse):
 
 @pytest.fixture
 def redshift(
-    database: Database,  # noqa: F811
+    database: Database,
     sample_root: Path,  # noqa: F811
-    s3_bucket: S3Bucket,  # noqa: F811
-    postgres_shaped_ddl: None,  # noqa: F811
+    s3_bucket: S3Bucket,
+    postgres_shaped_ddl: None,
 ) -> Iterator[EmulatedUnloadWarehouse]:
     connected = RedshiftWarehouse.connect(database.settings())
     warehouse = emulated(connected, database.admin_url, sample_root, EmulatedUnloadWarehouse)
@@ -150,9 +143,9 @@ def all_rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
 
 def test_redshift_backup_and_restore_round_trip(
     redshift: EmulatedUnloadWarehouse,
-    database: Database,  # noqa: F811
+    database: Database,
     sample_root: Path,  # noqa: F811
-    s3_bucket: S3Bucket,  # noqa: F811
+    s3_bucket: S3Bucket,
 ) -> None:
     logged: list[str] = []
     run_pipeline(redshift, S3UrlTree(sample_root), WINDOW, logged.append)

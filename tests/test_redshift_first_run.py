@@ -50,24 +50,9 @@ from tests.support.redshift_copy_emulation import (
     Database,
     S3UrlTree,
     adhoc,
-    database,
     emulated,
-    etl_login,
     open_emulated,
-    postgres_shaped_ddl,
-    proxy,
 )
-from tests.support.s3_server import s3_bucket, s3_environment, s3_server_url
-
-__all__ = [  # fixtures, imported to be used
-    "database",
-    "etl_login",
-    "postgres_shaped_ddl",
-    "proxy",
-    "s3_bucket",
-    "s3_environment",
-    "s3_server_url",
-]
 
 DAY = date(2018, 11, 1)
 DAY_KEY = "log_data/2018/11/2018-11-01-events.json"

@@ -40,25 +40,10 @@ from tests.support.redshift_copy_emulation import (
     IAM_ROLE,
     Database,
     S3UrlTree,
-    database,
-    etl_login,
     open_emulated,
-    postgres_shaped_ddl,
-    proxy,
 )
 from tests.support.redshift_copy_emulation import adhoc as _adhoc
 from tests.support.redshift_wire_proxy import RedshiftWireProxy
-from tests.support.s3_server import s3_bucket, s3_environment, s3_server_url
-
-__all__ = [  # fixtures, imported to be used
-    "database",
-    "etl_login",
-    "postgres_shaped_ddl",
-    "proxy",
-    "s3_bucket",
-    "s3_environment",
-    "s3_server_url",
-]
 
 SPEC = SampleSpec(seed=11, days=4, events_per_day=120, users=20, catalog_songs=40)
 FIRST_DAY = SPEC.start
