@@ -230,22 +230,13 @@ class PostgresWarehouse(Warehouse):
     def restore_backup(
         self, plan: RestorePlan, location: BackupLocation, *, log: Log
     ) -> dict[str, int]:
-        from sparkify_assets.lib.warehouse_backup import BackupError
-
-        expected = plan.expected_rows()
         restored = dict.fromkeys(plan.tables, 0)
         file_log = LineBatcher(log)
-        window = plan.window.sql_params() if plan.window else {}
         with (
             tempfile.TemporaryDirectory(prefix="sparkify-restore-") as scratch,
             self.transaction() as session,
         ):
-            for table in plan.tables:
-                session.lock_for_write(table)
-            for dataset in plan.datasets:
-                session.execute(
-                    statement(dataset.delete_statement), window if dataset.is_daily else None
-                )
+            plan.clear(session)
             for part in plan.parts:
                 table = part.part.dataset.table
                 generated = GENERATED_COLUMNS.get(table, frozenset())
@@ -259,11 +250,7 @@ class PostgresWarehouse(Warehouse):
                     restored[table] += loaded
                     file_log(f"{stored.key}: {loaded} rows restored into {table}")
             file_log.flush()
-            if restored != expected:
-                raise BackupError(
-                    f"the restore loaded {restored} rows, the backup's manifests list {expected}:"
-                    " rolled back, the warehouse is unchanged"
-                )
+            plan.check_restored(restored)
             session.execute(statement("postgres/backup.analyze_restored"))
         return restored
 

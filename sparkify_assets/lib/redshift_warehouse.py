@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-import json
 import re
 import socket
 import time
@@ -51,7 +50,7 @@ import dagster as dg
 import redshift_connector
 
 from sparkify_assets.lib.connection_secrets import scrub
-from sparkify_assets.lib.copy_manifests import STAGING_SETTING, ManifestStore
+from sparkify_assets.lib.copy_manifests import STAGING_SETTING, ManifestStore, manifest_body
 from sparkify_assets.lib.load_window import LoadWindow
 from sparkify_assets.lib.quarantine import RAW_TEXT_LIMIT
 from sparkify_assets.lib.redshift_upkeep import upkeep_plan
@@ -1142,27 +1141,25 @@ class RedshiftWarehouse(Warehouse):
     def restore_backup(
         self, plan: RestorePlan, location: BackupLocation, *, log: Log
     ) -> dict[str, int]:
-        from sparkify_assets.lib.warehouse_backup import BackupError
-
         iam_role = self._iam_role("COPY from a backup")
         folder = f"{BACKUP_RESTORE_FOLDER}/{uuid.uuid4().hex}"
         manifests: dict[str, str] = {}
         try:
             # 1. A COPY manifest per table (COPY from Parquet wants each file's content_length).
             for table in plan.tables:
-                entries = [
-                    {
-                        "url": location.s3_url(stored.key),
-                        "mandatory": True,
-                        "meta": {"content_length": stored.size},
-                    }
+                files = [
+                    stored
                     for part in plan.parts
                     if part.part.dataset.table == table
                     for stored in part.files
                 ]
-                if entries:
+                if files:
                     key = f"{folder}/{table}.manifest"
-                    location.put_bytes(key, json.dumps({"entries": entries}).encode("utf-8"))
+                    body = manifest_body(
+                        [location.s3_url(stored.key) for stored in files],
+                        sizes=[stored.size for stored in files],
+                    )
+                    location.put_bytes(key, body)
                     manifests[table] = location.s3_url(key)
             # 2. COPY into temporary copies of the tables: no lock is held while S3 is read.
             with self.transaction() as session:
@@ -1175,25 +1172,14 @@ class RedshiftWarehouse(Warehouse):
                         self.run_copy(session, copy.key, text)
                         log(f"{table}: COPY of the backup's Parquet files")
             # 3. Replace the rows in one transaction holding the tables' locks.
-            expected = plan.expected_rows()
             restored: dict[str, int] = {}
-            window = plan.window.sql_params() if plan.window else {}
             with self.transaction() as session:
-                for table in plan.tables:
-                    session.lock_for_write(table)
-                for dataset in plan.datasets:
-                    session.execute(
-                        statement(dataset.delete_statement), window if dataset.is_daily else None
-                    )
+                plan.clear(session)
                 for table in plan.tables:
                     restored[table] = session.execute(
                         statement(f"redshift/backup.insert_restored_{table}")
                     )
-                if restored != expected:
-                    raise BackupError(
-                        f"the restore loaded {restored} rows, the backup's manifests list"
-                        f" {expected}: rolled back, the warehouse is unchanged"
-                    )
+                plan.check_restored(restored)
             return restored
         finally:
             location.delete([stored.key for stored in location.list(f"{folder}/")])
