@@ -35,6 +35,7 @@ from sparkify_assets.lib.backup_datasets import (
     table_parquet_schema,
 )
 from sparkify_assets.lib.warehouse import WAREHOUSE_TABLES
+from sparkify_assets.lib.warehouse_backup import BackupError, RestorePlan
 from sparkify_assets.warehouse_build import build_warehouse
 from tests.conftest import SMALL_SPEC
 from tests.reference_warehouse import reference_warehouse
@@ -630,3 +631,12 @@ def test_the_documented_parquet_schema_is_the_one_written() -> None:
         for t in dict.fromkeys(d.table for d in ALL_DATASETS)
     }
     assert documented == expected
+
+
+def test_a_restore_that_loads_other_counts_than_the_manifests_is_refused() -> None:
+    plan = RestorePlan(window=None, days=[], snapshot_date=DAYS[0], parts=[])
+    nothing = dict.fromkeys(plan.tables, 0)
+
+    plan.check_restored(nothing)  # the manifests list no rows: none is right
+    with pytest.raises(BackupError, match="rolled back, the warehouse is unchanged"):
+        plan.check_restored({**nothing, "users": 1})
