@@ -49,7 +49,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import dagster as dg
 import redshift_connector
 
-from sparkify_assets.lib.connection_secrets import scrub
+from sparkify_assets.lib.connection_secrets import password_in_url, scrub
 from sparkify_assets.lib.copy_manifests import STAGING_SETTING, ManifestStore, manifest_body
 from sparkify_assets.lib.load_window import LoadWindow
 from sparkify_assets.lib.quarantine import RAW_TEXT_LIMIT
@@ -309,7 +309,7 @@ class RedshiftTarget:
         parts = urlsplit(url.strip())
         if parts.scheme.lower() != "redshift":
             raise ValueError("a Redshift URL starts with redshift://")
-        if parts.password is not None:
+        if password_in_url(url):  # also a URL a password holding '/' or '?' cuts wrongly
             raise ValueError(
                 "put the Redshift password in SPARKIFY_WAREHOUSE_PASSWORD, not in the URL"
             )
