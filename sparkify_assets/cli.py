@@ -64,11 +64,25 @@ def build(_: argparse.Namespace) -> int:
     """Materializes every asset and prints rows per table and check outcomes."""
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
     from sparkify_assets.definitions import defs
+    from sparkify_assets.warehouse_upgrade import preflight_problem
 
+    problem = preflight_problem(defs)
+    if problem:
+        print(f"sparkify build: {problem}", file=sys.stderr)
+        return 2
     started = time.perf_counter()
     outcome = build_warehouse(defs, instance=_instance())
     _print_summary(outcome, defs, time.perf_counter() - started)
     return 0 if outcome.succeeded else 1
+
+
+def migrate(_: argparse.Namespace) -> int:
+    """Upgrades the warehouse's tables in place to this release's schema version (no row lost)."""
+    from sparkify_assets.definitions import defs
+    from sparkify_assets.warehouse_upgrade import migrate_warehouse
+
+    migrate_warehouse(defs, print)
+    return 0
 
 
 def stop_postgres(_: argparse.Namespace) -> int:
@@ -96,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("build", help=build.__doc__).set_defaults(run=build)
     commands.add_parser("stop-postgres", help=stop_postgres.__doc__).set_defaults(run=stop_postgres)
+    commands.add_parser("migrate", help=migrate.__doc__).set_defaults(run=migrate)
     commands.add_parser("generate", help=generate.__doc__)
     args = parser.parse_args(arguments)
     return int(args.run(args))

@@ -12,7 +12,7 @@ from sparkify_assets.defs.redshift_cluster_jobs import (
 from sparkify_assets.defs.resources import SourceResource, WarehouseResource
 from sparkify_assets.defs.source_sensors import log_data_sensor, song_data_sensor
 from sparkify_assets.defs.star_schema_automation import star_schema_automation_sensor
-from sparkify_assets.lib.environment import env_setting
+from sparkify_assets.lib.environment import deployment_mode_at_load, env_setting
 
 with warnings.catch_warnings():  # code references are a beta API; they work as documented
     warnings.simplefilter("ignore", dg.BetaWarning)
@@ -30,6 +30,8 @@ defs = dg.Definitions(
         **redshift_cluster_resources,
         "source": SourceResource(
             url=env_setting("SPARKIFY_SOURCE_URL"),
+            warehouse_url=env_setting("SPARKIFY_WAREHOUSE_URL"),
+            deployment_mode=deployment_mode_at_load(),
             s3_endpoint_url=env_setting("SPARKIFY_S3_ENDPOINT_URL"),
             s3_region=env_setting("AWS_REGION"),
         ),
@@ -38,6 +40,7 @@ defs = dg.Definitions(
             password=env_setting("SPARKIFY_WAREHOUSE_PASSWORD"),
             iam_role_arn=env_setting("SPARKIFY_REDSHIFT_IAM_ROLE_ARN"),
             region=env_setting("AWS_REGION"),
+            schema_name=env_setting("SPARKIFY_WAREHOUSE_SCHEMA", "public"),
         ),
     },
     sensors=[log_data_sensor, song_data_sensor, star_schema_automation_sensor],

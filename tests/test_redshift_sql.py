@@ -22,7 +22,11 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
 from sparkify_assets.lib import event_records, song_records
-from sparkify_assets.lib.redshift_warehouse import render_copy, render_lock
+from sparkify_assets.lib.redshift_warehouse import (
+    render_copy,
+    render_lock,
+    render_schema_statement,
+)
 from sparkify_assets.lib.sql_files import SqlStatement, all_statement_files, load_file, sql_root
 from sparkify_assets.lib.warehouse import WAREHOUSE_TABLES
 
@@ -49,6 +53,10 @@ SAMPLE_PARAMETERS = {
     "raw_text": "'{}'",
     "rejected_at": "TIMESTAMP '2018-11-02 03:04:05'",
     "run_id": "'0f3c2a1e-run'",
+    "schema_name": "'sparkify_dev'",
+    "version": "2",
+    "applied_at": "TIMESTAMP '2026-11-29 10:00:00'",
+    "description": "'songplays without enforced primary key'",
 }
 _PARAMETER = re.compile(r"%\((?P<name>[a-z_]+)\)s")
 
@@ -60,6 +68,10 @@ COPY_VALUES = {
 # Every parameter a Redshift COPY of this project may carry, and those it must carry.
 ALLOWED_COPY_PARAMETERS = {"FORMAT AS JSON", "REGION", "MAXERROR", "COMPUPDATE", "STATUPDATE"}
 REQUIRED_COPY_PARAMETERS = {"FORMAT AS JSON", "REGION", "MAXERROR"}
+# Statements with SPARKIFY_WAREHOUSE_SCHEMA spliced in (a checked identifier, double-quoted), and
+# schema names they are rendered with (a reserved word among them: quoting keeps it an identifier).
+SCHEMA_STATEMENTS = ("redshift/catalog.create_schema", "redshift/catalog.set_search_path")
+SAMPLE_SCHEMAS = ("public", "sparkify_dev", "user")
 # LOCK is the only statement sqlglot cannot parse; this is all it may look like.
 LOCK_PATTERN = re.compile(r"^LOCK (?P<table>[a-z_]+)$")
 
@@ -92,6 +104,8 @@ def rendered_statements() -> list[tuple[str, str]]:
             )
         elif sql.key == "redshift/catalog.lock_table_for_write":
             rendered += [(sql.key, render_lock(table)) for table in WAREHOUSE_TABLES]
+        elif sql.key in SCHEMA_STATEMENTS:
+            rendered += [(sql.key, render_schema_statement(sql.key, s)) for s in SAMPLE_SCHEMAS]
         else:
             rendered.append((sql.key, sql.text))
     return rendered
@@ -247,13 +261,14 @@ def test_the_redshift_feature_check_catches_postgres_only_sql() -> None:
 
 
 def test_copy_statements_are_the_only_rendered_ones() -> None:
-    """{placeholders} appear only in the two COPY commands and the LOCK: everything else takes
-    bind parameters."""
+    """{placeholders} appear only in the two COPY commands, the LOCK and the two schema statements:
+    everything else takes bind parameters."""
     templated = {sql.key for sql in file_statements() if re.search(r"\{[a-z_]+\}", sql.text)}
     assert templated == {
         "redshift/staging.copy_log_file",
         "redshift/staging.copy_song_files",
         "redshift/catalog.lock_table_for_write",
+        *SCHEMA_STATEMENTS,
     }
 
 
@@ -496,3 +511,18 @@ def test_song_copy_target_columns_are_the_song_object_keys() -> None:
     """FORMAT AS JSON 'auto' matches object keys to column names."""
     staged = list(table_columns(temp_create("create_staged_songs")))
     assert staged == [c for c in song_records.SONG_COLUMNS if c != "source_file"]
+
+
+@pytest.mark.parametrize("key", SCHEMA_STATEMENTS)
+def test_the_schema_is_a_quoted_identifier(key: str) -> None:
+    """The schema reaches SQL text only as one double-quoted identifier that sqlglot reads back;
+    anything but a plain lower-case identifier is refused before rendering."""
+    text = render_schema_statement(key, "sparkify_dev")
+    assert re.fullmatch(r'(CREATE SCHEMA IF NOT EXISTS|SET search_path TO) "sparkify_dev"', text)
+    expression = parse_redshift(text)
+    assert isinstance(expression, exp.Create | exp.Set) and not opaque_parts(expression)
+    names = {n.name for n in expression.find_all(exp.Identifier, exp.Var)}
+    assert "sparkify_dev" in names
+    for hostile in ('dev"; DROP TABLE songs; --', "Dev", "dev schema", "", "1dev", "a" * 64):
+        with pytest.raises(ValueError, match="SPARKIFY_WAREHOUSE_SCHEMA"):
+            render_schema_statement(key, hostile)

@@ -45,6 +45,9 @@ def _partition_days() -> tuple[date, date]:
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def log_data_sensor(context: dg.SensorEvaluationContext, source: SourceResource) -> dg.SensorResult:
+    problem = source.configuration_problem()
+    if problem:  # a refused configuration: nothing is listed or requested
+        return dg.SensorResult(skip_reason=problem)
     cursor = LogFileCursor.from_json(context.cursor)
     tree = source.tree()
     started_at = time.time()
@@ -101,6 +104,9 @@ def log_data_sensor(context: dg.SensorEvaluationContext, source: SourceResource)
 def song_data_sensor(
     context: dg.SensorEvaluationContext, source: SourceResource
 ) -> dg.SensorResult:
+    problem = source.configuration_problem()
+    if problem:
+        return dg.SensorResult(skip_reason=problem)
     tree = source.tree()
     digest, count = catalog_digest(
         (file.key, file.version)

@@ -17,6 +17,7 @@ from psycopg import sql as pgsql
 from sparkify_assets.lib.event_records import EventFileParser
 from sparkify_assets.lib.load_window import LoadWindow
 from sparkify_assets.lib.quarantine import RejectedRecord
+from sparkify_assets.lib.schema_versions import VERSION_TABLE
 from sparkify_assets.lib.song_records import parse_song_file
 from sparkify_assets.lib.source_tree import SourceTree
 from sparkify_assets.lib.sql_files import SqlStatement, statement
@@ -27,8 +28,12 @@ from sparkify_assets.lib.warehouse import (
     LoadReport,
     Log,
     Warehouse,
+    WarehouseSession,
+    checked_schema_name,
     checked_table_name,
     ddl_statements,
+    record_first_version,
+    schema_version_statements,
 )
 
 ENGINE = "postgres"
@@ -74,11 +79,21 @@ class PostgresWarehouse(Warehouse):
 
     engine = ENGINE
 
-    def __init__(self, url: str, password: str = "") -> None:
+    def __init__(self, url: str, password: str = "", schema: str = "public") -> None:
         extra: dict[str, Any] = {"password": password} if password else {}
+        self.schema = checked_schema_name(schema)
         self._connection = psycopg.connect(
             url, autocommit=True, application_name=APPLICATION_NAME, **extra
         )
+        try:
+            self._connection.execute(self._with_schema("postgres/catalog.set_search_path"))
+        except BaseException:
+            self._connection.close()
+            raise
+
+    def _with_schema(self, key: str) -> pgsql.Composed:
+        """Statement ``key`` with its {schema} placeholder replaced by the quoted schema name."""
+        return pgsql.SQL(statement(key).text).format(schema=pgsql.Identifier(self.schema))
 
     def close(self) -> None:
         self._connection.close()
@@ -88,18 +103,29 @@ class PostgresWarehouse(Warehouse):
         with self._connection.transaction():
             yield PostgresSession(self._connection)
 
-    def ensure_tables(self) -> None:
+    def ensure_schema(self) -> None:
+        (row,) = self.query(statement("catalog.schema_exists"), {"schema_name": self.schema})
+        if not row["found"]:
+            self._connection.execute(self._with_schema("postgres/catalog.create_schema"))
+
+    def lock_schema_changes(self, session: WarehouseSession) -> None:
+        session.execute(statement("postgres/catalog.lock_schema_changes"))
+
+    def create_missing_tables(self) -> None:
         missing = statement("postgres/catalog.missing_tables")
-        params = {"tables": list(WAREHOUSE_TABLES)}
+        params = {"tables": [*WAREHOUSE_TABLES, VERSION_TABLE]}
         if not self.query(missing, params):
             return
         with self.transaction() as session:
-            session.execute(statement("postgres/catalog.lock_schema_changes"))
+            self.lock_schema_changes(session)
             if not session.query(missing, params):  # created by a concurrent run meanwhile
                 return
             for table in WAREHOUSE_TABLES:
                 for sql in ddl_statements(ENGINE, table):
                     session.execute(sql)
+            for sql in schema_version_statements():
+                session.execute(sql)
+            record_first_version(session)
 
     def load_event_days(
         self, tree: SourceTree, window: LoadWindow, *, run_id: str, log: Log

@@ -7,27 +7,32 @@ from dataclasses import dataclass
 from sparkify_assets.lib.embedded_postgres import embedded_postgres_url
 from sparkify_assets.lib.postgres_warehouse import PostgresWarehouse
 from sparkify_assets.lib.project_home import sparkify_home
-from sparkify_assets.lib.warehouse import Warehouse
+from sparkify_assets.lib.warehouse import Warehouse, checked_schema_name
+
+DEFAULT_SCHEMA = "public"
 
 
 @dataclass(frozen=True)
 class WarehouseSettings:
-    """How to reach the warehouse. ``url`` empty means the embedded PostgreSQL server."""
+    """How to reach the warehouse. ``url`` empty means the embedded PostgreSQL server; every
+    table lives in ``schema`` (the connection's search_path)."""
 
     url: str = ""
     password: str = ""
     iam_role_arn: str = ""
     region: str = ""
+    schema: str = DEFAULT_SCHEMA
 
 
 def connect_warehouse(settings: WarehouseSettings) -> Warehouse:
     """An open connection to the warehouse ``settings`` name."""
     url = settings.url.strip()
+    schema = checked_schema_name(settings.schema)
     if not url:
-        return PostgresWarehouse(embedded_postgres_url(sparkify_home() / "pgdata"))
+        return PostgresWarehouse(embedded_postgres_url(sparkify_home() / "pgdata"), schema=schema)
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme in ("postgresql", "postgres"):
-        return PostgresWarehouse(url, password=settings.password)
+        return PostgresWarehouse(url, password=settings.password, schema=schema)
     if scheme == "redshift":
         from sparkify_assets.lib.redshift_warehouse import RedshiftWarehouse
 

@@ -54,3 +54,12 @@ SELECT TRIM(e.filename) AS file_name,
 FROM stl_load_errors AS e
 WHERE e.query = pg_last_copy_id()
 ORDER BY e.filename, e.line_number;
+
+-- name: create_schema
+-- The schema placeholder is replaced by the double-quoted SPARKIFY_WAREHOUSE_SCHEMA (a checked
+-- lower-case identifier), never a value.
+CREATE SCHEMA IF NOT EXISTS {schema};
+
+-- name: set_search_path
+-- Every table the project reads or writes is in SPARKIFY_WAREHOUSE_SCHEMA, and only there.
+SET search_path TO {schema};

@@ -1,0 +1,45 @@
+"""Before a build, and on upgrade: is this deployment usable, and bringing its warehouse to this
+release's schema version (``sparkify migrate``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import dagster as dg
+
+from sparkify_assets.lib.schema_versions import CURRENT_VERSION, SchemaVersionMismatch
+from sparkify_assets.warehouse_build import initialized_resource
+
+
+def preflight_problem(defs: dg.Definitions) -> str | None:
+    """Why nothing should run with these definitions' resources (a real warehouse without a
+    source, a warehouse at another schema version), or None. Checks the source settings before
+    connecting to anything."""
+    resources = defs.resources or {}
+    source = initialized_resource(resources["source"])
+    problem: str | None = source.configuration_problem()
+    if problem:
+        return problem
+    warehouse = initialized_resource(resources["warehouse"])
+    with warehouse.open() as connection:
+        found = connection.schema_version()
+        if found is not None and found != CURRENT_VERSION:
+            return str(SchemaVersionMismatch(found, connection.location()))
+    return None
+
+
+def migrate_warehouse(defs: dg.Definitions, log: Callable[[str], None]) -> list[int]:
+    """Upgrades the warehouse of ``defs`` in place to this release's schema version; returns
+    the versions applied."""
+    warehouse = initialized_resource((defs.resources or {})["warehouse"])
+    with warehouse.open() as connection:
+        before = connection.schema_version()
+        applied: list[int] = connection.migrate(log)
+        location = connection.location()
+    if applied:
+        log(f"warehouse {location}: schema version {before} -> {applied[-1]}")
+    elif before is None:
+        log(f"warehouse {location}: created at schema version {CURRENT_VERSION}")
+    else:
+        log(f"warehouse {location}: already at schema version {CURRENT_VERSION}")
+    return applied
