@@ -13,6 +13,7 @@ import dagster as dg
 
 from sparkify_assets.lib.load_window import LoadWindow
 from sparkify_assets.warehouse_build import (
+    FRESHNESS_CHECK,
     STAR_TABLES,
     BuildOutcome,
     build_warehouse,
@@ -55,6 +56,9 @@ def _print_summary(outcome: BuildOutcome, defs: dg.Definitions, seconds: float) 
     for e in evaluations:
         if not e.passed:
             print(f"  {e.severity.value:<5} {e.asset_key.to_user_string()}.{e.check_name}")
+    for e in evaluations:
+        if e.check_name == FRESHNESS_CHECK:  # lag behind the source, one line per table
+            print(f"freshness: {e.metadata['summary'].value}")
     for run in outcome.runs:
         if not run.success:
             print(f"run {run.run_id} failed: see the Dagster event log above")

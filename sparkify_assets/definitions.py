@@ -5,6 +5,17 @@ import warnings
 import dagster as dg
 
 from sparkify_assets.defs import analytics_assets, staging_assets, star_assets
+from sparkify_assets.defs.failure_alerts import (
+    alert_resource_from_environment,
+    check_failure_alert,
+    run_failure_alert,
+)
+from sparkify_assets.defs.freshness_checks import (
+    freshness_checks,
+    freshness_checks_job,
+    freshness_checks_schedule,
+    freshness_resource_from_environment,
+)
 from sparkify_assets.defs.redshift_cluster_jobs import (
     redshift_cluster_jobs,
     redshift_cluster_resources,
@@ -25,7 +36,9 @@ defs = dg.Definitions(
     # Every step waits on the warehouse (SQL, COPY): running steps in the run's own process saves a
     # process start per step, the bulk of a small run's time, and loses no parallelism that matters.
     executor=dg.in_process_executor,
-    jobs=redshift_cluster_jobs,
+    asset_checks=freshness_checks,
+    jobs=[*redshift_cluster_jobs, freshness_checks_job],
+    schedules=[freshness_checks_schedule],
     resources={
         **redshift_cluster_resources,
         "source": SourceResource(
@@ -42,6 +55,14 @@ defs = dg.Definitions(
             region=env_setting("AWS_REGION"),
             schema_name=env_setting("SPARKIFY_WAREHOUSE_SCHEMA", "public"),
         ),
+        "freshness": freshness_resource_from_environment(),
+        "alerts": alert_resource_from_environment(),
     },
-    sensors=[log_data_sensor, song_data_sensor, star_schema_automation_sensor],
+    sensors=[
+        log_data_sensor,
+        song_data_sensor,
+        star_schema_automation_sensor,
+        run_failure_alert,
+        check_failure_alert,
+    ],
 )

@@ -15,6 +15,10 @@ from typing import Any
 
 import dagster as dg
 
+from sparkify_assets.lib.log_freshness import LOG_DATED_TABLES
+
+FRESHNESS_CHECK = "fresh_vs_source"  # defs/freshness_checks.py
+
 CATALOG_ASSETS = ("staging_songs", "songs", "artists")
 LOG_DATE_ASSETS = ("staging_events", "users", "songplays", "time")
 STAR_TABLES = ("staging_events", "staging_songs", "songplays", "users", "songs", "artists", "time")
@@ -109,18 +113,29 @@ def build_warehouse(
     log_level: str = "INFO",
 ) -> BuildOutcome:
     """Materializes every asset: the catalog once, then ``log_dates`` (default: every log date
-    in the source) one contiguous range per run. Stops at the first failed run. Without an
+    in the source) one contiguous range per run; then, for a build of every log date, evaluates
+    the freshness checks. Stops at the first failed run. Without an
     ``instance``, each run gets an ephemeral one of its own, dropped after the run."""
     all_resources = {**(defs.resources or {}), **(resources or {})}
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
-    assets = list(defs.assets or [])
+    assets = [*(defs.assets or []), *(defs.asset_checks or [])]
+    # Freshness (lag behind the source) is measured once, after every day is loaded: a year-long
+    # range run is "behind" until the last one.
+    freshness_keys = [
+        key
+        for checks in defs.asset_checks or []
+        for key in checks.check_keys
+        if key.name == FRESHNESS_CHECK and key.asset_key.to_user_string() in LOG_DATED_TABLES
+    ]
+    freshness = dg.AssetSelection.checks(*freshness_keys)
     outcome = BuildOutcome()
+    whole_source = log_dates is None
     if log_dates is None:
         source = initialized_resource(all_resources["source"])
         log_dates = [day for day, _ in source.tree().log_files()]
     outcome.log_dates = sorted(set(log_dates))
 
-    def run(selection: Sequence[str], tags: dict[str, str] | None) -> bool:
+    def run(selection: dg.AssetSelection, tags: dict[str, str] | None) -> bool:
         with contextlib.ExitStack() as stack:
             run_instance = (
                 instance
@@ -129,7 +144,7 @@ def build_warehouse(
             )
             result = dg.materialize(
                 assets,  # type: ignore[arg-type]
-                selection=list(selection),
+                selection=selection,
                 resources=all_resources,
                 run_config=run_config,
                 instance=run_instance,
@@ -139,9 +154,14 @@ def build_warehouse(
             outcome.runs.append(RunSummary.of(result))
             return result.success
 
-    if not run(CATALOG_ASSETS, None):
+    if not run(dg.AssetSelection.assets(*CATALOG_ASSETS) - freshness, None):
         return outcome
     for first, last in contiguous_ranges(outcome.log_dates):
-        if not run(LOG_DATE_ASSETS, partition_range_tags(first, last)):
-            break
+        if not run(
+            dg.AssetSelection.assets(*LOG_DATE_ASSETS) - freshness,
+            partition_range_tags(first, last),
+        ):
+            return outcome
+    if freshness_keys and whole_source:  # a partial build is behind the source on purpose
+        run(freshness, None)
     return outcome

@@ -28,3 +28,10 @@ def deployment_mode_at_load() -> str:
     return deployment_mode(
         os.environ.get("SPARKIFY_SOURCE_URL", ""), os.environ.get("SPARKIFY_WAREHOUSE_URL", "")
     )
+
+
+def int_env_setting(name: str, default: int) -> int:
+    """``EnvVar.int(name)`` when ``name`` is set in the environment, else ``default``."""
+    if os.environ.get(name):
+        return dg.EnvVar.int(name)
+    return default
