@@ -66,7 +66,7 @@ def refresh_after_upstream_change_at_most_every(
         & ~dg.AutomationCondition.any_deps_in_progress()
         & ~dg.AutomationCondition.in_progress()
     )
-    return condition.with_label(f"refresh_after_upstream_change_at_most_every({cron_schedule})")  # type: ignore[return-value]
+    return condition.with_label(f"refresh_after_upstream_change_at_most_every({cron_schedule})")
 
 
 analytics_refresh = refresh_after_upstream_change_at_most_every(analytics_refresh_cron())
