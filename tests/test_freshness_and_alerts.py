@@ -279,6 +279,35 @@ def test_a_failed_check_in_a_successful_run_is_alerted(
             for table in ("songplays", "staging_events", "time")
         ]
 
+        # A load run is behind the source until the last one: its freshness is not alerted
+        # (the hourly job's is), its other checks are.
+        load = dg.materialize(
+            [*(defs.assets or []), *freshness_checks],  # type: ignore[list-item]
+            selection=["staging_events"],
+            partition_key=(FIRST_DAY + timedelta(days=1)).isoformat(),
+            resources={
+                **resources,
+                "freshness": FreshnessResource(warn_lag_days=0, error_lag_days=0),
+            },
+            instance=instance,
+        )
+        assert [
+            (e.check_name, e.passed, e.severity)
+            for e in load.get_asset_check_evaluations()
+            if e.check_name == CHECK_NAME
+        ] == [(CHECK_NAME, False, dg.AssetCheckSeverity.ERROR)]
+        webhook.bodies.clear()
+        check_failure_alert(
+            dg.build_run_status_sensor_context(
+                sensor_name="check_failure_alert",
+                dagster_event=load.get_run_success_event(),
+                dagster_instance=instance,
+                dagster_run=load.dagster_run,
+                resources={"alerts": alerts},
+            )
+        )
+        assert webhook.bodies == []
+
         # A successful run with nothing failed is not alerted.
         assert build_warehouse(defs, resources=resources).succeeded
         webhook.bodies.clear()

@@ -11,10 +11,13 @@ import logging
 import dagster as dg
 from pydantic import Field
 
+from sparkify_assets.defs.freshness_checks import CHECK_NAME as FRESHNESS_CHECK
+from sparkify_assets.defs.freshness_checks import freshness_checks_job
 from sparkify_assets.lib.alert_delivery import Alert, AlertDeliveryFailed, deliver
 from sparkify_assets.lib.environment import env_setting
 
 ERROR_TEXT_LIMIT = 2_000
+FRESHNESS_JOB = freshness_checks_job.name
 
 
 class AlertResource(dg.ConfigurableResource):
@@ -136,7 +139,15 @@ def run_failure_alert(context: dg.RunFailureSensorContext, alerts: AlertResource
 )
 def check_failure_alert(context: dg.RunStatusSensorContext, alerts: AlertResource) -> None:
     run = context.dagster_run
-    checks = failed_checks(context.instance, run.run_id, include_warnings=alerts.alert_on_warnings)
+    checks = [
+        e
+        for e in failed_checks(
+            context.instance, run.run_id, include_warnings=alerts.alert_on_warnings
+        )
+        # Freshness is alerted from its hourly job only: a load run of an old day, or each run of
+        # a catch-up, is "behind" until the last one, and would alert once per run.
+        if e.check_name != FRESHNESS_CHECK or run.job_name == FRESHNESS_JOB
+    ]
     if not checks:
         return
     lines = _check_lines(checks)
