@@ -29,6 +29,7 @@ from tests.conftest import new_database, resources_for
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 DOC = REPOSITORY / "docs" / "deployment.md"
+OPERATIONS_DOC = REPOSITORY / "docs" / "operations.md"
 VENV_BIN = Path(sys.executable).parent
 _BLOCK = re.compile(r"^```(?P<info>[^\n]*)\n(?P<body>.*?)^```\s*$", re.MULTILINE | re.DOTALL)
 
@@ -51,8 +52,8 @@ def doc_blocks(path: Path = DOC) -> list[Block]:
     return blocks
 
 
-def runnable() -> list[Block]:
-    return [b for b in doc_blocks() if "runnable" in b.flags]
+def runnable(path: Path = DOC) -> list[Block]:
+    return [b for b in doc_blocks(path) if "runnable" in b.flags]
 
 
 def one(key: str, value: str) -> Block:
@@ -197,6 +198,7 @@ def test_the_document_has_what_the_test_expects() -> None:
         assert one("file", name).body.strip()
     for name in ("sparkify-webserver.service", "sparkify-daemon.service"):
         assert "ExecStart=" in one("unit", name).body
+    assert len(runnable(OPERATIONS_DOC)) == 2
 
 
 def test_every_setting_in_the_document_is_one_the_project_reads() -> None:
@@ -311,3 +313,11 @@ def test_the_runnable_commands_and_the_services(
     assert f"schema version 1 -> {CURRENT_VERSION}" in done.stdout
     with psycopg.connect(deployment.warehouse_url) as connection:
         assert connection.execute("SELECT COUNT(*) FROM songplays").fetchone() == (songplays,)
+
+    # operations.md's commands, on the upgraded deployment
+    freshness, migrate = runnable(OPERATIONS_DOC)
+    done = deployment.run(freshness)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "fresh_vs_source" in done.stdout + done.stderr
+    done = deployment.run(migrate)
+    assert done.returncode == 0 and "already at schema version" in done.stdout, done.stderr
