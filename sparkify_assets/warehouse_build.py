@@ -113,14 +113,14 @@ def build_warehouse(
     log_level: str = "INFO",
 ) -> BuildOutcome:
     """Materializes every asset: the catalog once, then ``log_dates`` (default: every log date
-    in the source) one contiguous range per run; then, for a build of every log date, evaluates
+    in the source) one contiguous range per run, the last one (of a build of every log date) with
     the freshness checks. Stops at the first failed run. Without an
     ``instance``, each run gets an ephemeral one of its own, dropped after the run."""
     all_resources = {**(defs.resources or {}), **(resources or {})}
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     assets = [*(defs.assets or []), *(defs.asset_checks or [])]
-    # Freshness (lag behind the source) is measured once, after every day is loaded: a year-long
-    # range run is "behind" until the last one.
+    # Freshness (lag behind the source) is measured once, in the run of the last range, after its
+    # tables: a year-long range run is "behind" until the last one; a partial build on purpose.
     freshness_keys = [
         key
         for checks in defs.asset_checks or []
@@ -156,12 +156,11 @@ def build_warehouse(
 
     if not run(dg.AssetSelection.assets(*CATALOG_ASSETS) - freshness, None):
         return outcome
-    for first, last in contiguous_ranges(outcome.log_dates):
-        if not run(
-            dg.AssetSelection.assets(*LOG_DATE_ASSETS) - freshness,
-            partition_range_tags(first, last),
-        ):
+    ranges = contiguous_ranges(outcome.log_dates)
+    for number, (first, last) in enumerate(ranges, start=1):
+        selection: dg.AssetSelection = dg.AssetSelection.assets(*LOG_DATE_ASSETS)
+        if number < len(ranges) or not whole_source:  # measured after the last day only
+            selection = selection - freshness
+        if not run(selection, partition_range_tags(first, last)):
             return outcome
-    if freshness_keys and whole_source:  # a partial build is behind the source on purpose
-        run(freshness, None)
     return outcome
