@@ -32,8 +32,11 @@ from sparkify_assets.lib.warehouse import WAREHOUSE_TABLES
 
 # The statement files the Redshift engine may run: every file but the PostgreSQL engine's own
 # (sql/redshift/, and the shared staging/, transform/, checks/, comments/, row_counts, catalog, ...).
-# A new shared file is checked here without being listed.
+# A new shared file is checked here without being listed. sql/cluster_admin/ holds what an
+# administrator runs once as the master user (the ETL user and its grants), not the engine: it is
+# checked in test_redshift_cluster_jobs.py.
 POSTGRES_ONLY_PREFIX = "postgres/"
+NOT_RUN_BY_THE_ENGINE_PREFIXES = (POSTGRES_ONLY_PREFIX, "cluster_admin/")
 
 # A literal of the right type for each %(name)s parameter any of those statements takes. A new
 # parameter name fails test_every_parameter_has_a_sample until it is added here.
@@ -77,7 +80,9 @@ LOCK_PATTERN = re.compile(r"^LOCK (?P<table>[a-z_]+)$")
 
 
 def redshift_file_keys() -> list[str]:
-    return [key for key in all_statement_files() if not key.startswith(POSTGRES_ONLY_PREFIX)]
+    return [
+        key for key in all_statement_files() if not key.startswith(NOT_RUN_BY_THE_ENGINE_PREFIXES)
+    ]
 
 
 def file_statements() -> list[SqlStatement]:
