@@ -81,11 +81,13 @@ def build(_: argparse.Namespace) -> int:
 
 
 def migrate(_: argparse.Namespace) -> int:
-    """Upgrades the warehouse's tables in place to this release's schema version (no row lost)."""
+    """Upgrades the warehouse's tables in place to this release's schema version (no row lost),
+    and the Dagster instance DAGSTER_HOME names (as `dagster instance migrate`)."""
     from sparkify_assets.definitions import defs
-    from sparkify_assets.warehouse_upgrade import migrate_warehouse
+    from sparkify_assets.warehouse_upgrade import migrate_dagster_instance, migrate_warehouse
 
     migrate_warehouse(defs, print)
+    migrate_dagster_instance(print)
     return 0
 
 

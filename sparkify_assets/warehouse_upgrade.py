@@ -1,8 +1,10 @@
 """Before a build, and on upgrade: is this deployment usable, and bringing its warehouse to this
-release's schema version (``sparkify migrate``)."""
+release's schema version and its Dagster instance's storage to this Dagster's
+(``sparkify migrate``)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import dagster as dg
@@ -43,3 +45,15 @@ def migrate_warehouse(defs: dg.Definitions, log: Callable[[str], None]) -> list[
     else:
         log(f"warehouse {location}: already at schema version {CURRENT_VERSION}")
     return applied
+
+
+def migrate_dagster_instance(log: Callable[[str], None]) -> bool:
+    """Upgrades the storage of the Dagster instance ``DAGSTER_HOME`` names, as ``dagster instance
+    migrate`` does; False (and nothing done) when it names none."""
+    if not os.environ.get("DAGSTER_HOME"):
+        log("DAGSTER_HOME is not set: no Dagster instance to migrate")
+        return False
+    with dg.DagsterInstance.get() as instance:
+        instance.upgrade(log)
+    log(f"Dagster instance {os.environ['DAGSTER_HOME']}: storage up to date")
+    return True

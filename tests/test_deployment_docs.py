@@ -311,6 +311,7 @@ def test_the_runnable_commands_and_the_services(
     done = deployment.run(upgrade)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert f"schema version 1 -> {CURRENT_VERSION}" in done.stdout
+    assert "Dagster instance" in done.stdout and "storage up to date" in done.stdout
     with psycopg.connect(deployment.warehouse_url) as connection:
         assert connection.execute("SELECT COUNT(*) FROM songplays").fetchone() == (songplays,)
 
