@@ -6,6 +6,7 @@ liveness-check``)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -190,6 +191,46 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
+RESOURCE_QUERY = """
+query Resource($selector: ResourceSelector!) {
+  topLevelResourceDetailsOrError(resourceSelector: $selector) {
+    __typename
+    ... on ResourceDetails { configuredValues { key value type } }
+  }
+}
+"""
+
+
+def _configured_values(port: int, resource: str) -> dict[str, str]:
+    """What the UI's resource view shows for ``resource``, read from the webserver's GraphQL."""
+    body = json.dumps(
+        {
+            "query": RESOURCE_QUERY,
+            "variables": {
+                "selector": {
+                    "repositoryLocationName": "sparkify_assets",
+                    "repositoryName": "__repository__",
+                    "resourceName": resource,
+                }
+            },
+        }
+    ).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=body,
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        answer = json.loads(response.read())
+    details = answer["data"]["topLevelResourceDetailsOrError"]
+    assert details["__typename"] == "ResourceDetails", answer
+    # a literal value is shown as JSON; a setting from the environment by the variable's name
+    return {
+        v["key"]: json.loads(v["value"]) if v["type"] == "VALUE" else v["value"]
+        for v in details["configuredValues"]
+    }
+
+
 def test_the_document_has_what_the_test_expects() -> None:
     blocks = runnable()
     assert len(blocks) == 4
@@ -286,6 +327,12 @@ def test_the_runnable_commands_and_the_services(
                 return False
 
         _wait("dagster-webserver", server_info, webserver, 240)
+        # The UI's resource view (its GraphQL) shows which mode the deployment is in.
+        shown = _configured_values(port, "source")
+        assert shown["deployment_mode"] == (
+            "warehouse from SPARKIFY_WAREHOUSE_URL, source from SPARKIFY_SOURCE_URL"
+        )
+        assert shown["warehouse_url"] == "SPARKIFY_WAREHOUSE_URL"  # the variable, not its value
         _wait(
             "dagster-daemon",
             lambda: deployment.run(liveness).returncode == 0,
