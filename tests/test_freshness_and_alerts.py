@@ -219,7 +219,7 @@ def test_a_failed_run_is_alerted_to_sns_and_the_webhook(
     topic_arn, sqs, queue_url = sns_topic
     missing_day = (LAST_DAY + timedelta(days=5)).isoformat()  # no file for it in the source
     # a persistent instance (run and event storage on disk), as the daemon's
-    with dg.DagsterInstance.local_temp(str(tmp_path / "dagster_home")) as instance:
+    with dg.DagsterInstance.local_temp(str(tmp_path)) as instance:
         failed = dg.materialize(
             list(defs.assets or []),  # type: ignore[arg-type]
             selection=["staging_events"],
