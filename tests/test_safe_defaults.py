@@ -195,3 +195,27 @@ def test_a_schema_that_is_not_a_plain_identifier_is_refused(
     )
     assert not result.success
     assert _tables(warehouse_url, "public") == set()
+
+
+def test_concurrent_first_runs_create_a_new_schema_once(warehouse_url: str) -> None:
+    """The log sensor's first tick starts many runs at once: each creates the schema and the
+    tables if missing; none fails, and one version row is recorded."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from sparkify_assets.lib.postgres_warehouse import PostgresWarehouse
+
+    start = Barrier(4)
+
+    def first_run() -> int | None:
+        with PostgresWarehouse(warehouse_url, schema="fresh_schema") as warehouse:
+            start.wait()
+            warehouse.ensure_tables()
+            return warehouse.schema_version()
+
+    with ThreadPoolExecutor(4) as pool:
+        versions = list(pool.map(lambda _: first_run(), range(4)))
+    assert len(set(versions)) == 1 and versions[0] is not None
+    with psycopg.connect(warehouse_url) as connection:
+        rows = connection.execute("SELECT version FROM fresh_schema.sparkify_schema_version")
+        assert len(rows.fetchall()) == 1

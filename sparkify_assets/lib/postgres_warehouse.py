@@ -104,9 +104,14 @@ class PostgresWarehouse(Warehouse):
             yield PostgresSession(self._connection)
 
     def ensure_schema(self) -> None:
-        (row,) = self.query(statement("catalog.schema_exists"), {"schema_name": self.schema})
-        if not row["found"]:
-            self._connection.execute(self._with_schema("postgres/catalog.create_schema"))
+        exists = statement("catalog.schema_exists")
+        params = {"schema_name": self.schema}
+        if self.query(exists, params)[0]["found"]:
+            return
+        with self.transaction() as session:  # concurrent first runs: one creates it
+            self.lock_schema_changes(session)
+            if not session.query(exists, params)[0]["found"]:
+                self._connection.execute(self._with_schema("postgres/catalog.create_schema"))
 
     def lock_schema_changes(self, session: WarehouseSession) -> None:
         session.execute(statement("postgres/catalog.lock_schema_changes"))
