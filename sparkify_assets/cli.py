@@ -108,6 +108,19 @@ def generate(arguments: list[str]) -> int:
     return generate_main(arguments)
 
 
+def redshift_smoke(args: argparse.Namespace) -> int:
+    """Runs every kind of Redshift statement once on a tiny data set in a scratch schema and
+    prints each one's outcome (docs/redshift_first_run.md)."""
+    from sparkify_assets.lib.redshift_smoke import run_smoke, settings_from_environment
+
+    try:
+        settings = settings_from_environment(os.environ)
+    except ValueError as error:
+        print(f"redshift-smoke: {error}")
+        return 2
+    return run_smoke(settings, args.bucket_url, keep_schema=args.keep_schema)
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else argv
     if arguments[:1] == ["generate"]:  # the generator parses its own options
@@ -118,6 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("stop-postgres", help=stop_postgres.__doc__).set_defaults(run=stop_postgres)
     commands.add_parser("migrate", help=migrate.__doc__).set_defaults(run=migrate)
     commands.add_parser("generate", help=generate.__doc__)
+    smoke = commands.add_parser("redshift-smoke", help=redshift_smoke.__doc__)
+    smoke.add_argument("--bucket-url", required=True, help="s3://bucket/prefix to write to")
+    smoke.add_argument("--keep-schema", action="store_true", help="keep the scratch schema")
+    smoke.set_defaults(run=redshift_smoke)
     args = parser.parse_args(arguments)
     return int(args.run(args))
 

@@ -23,7 +23,11 @@ from sparkify_assets.defs.redshift_cluster_jobs import (
 from sparkify_assets.defs.resources import SourceResource, WarehouseResource
 from sparkify_assets.defs.source_sensors import log_data_sensor, song_data_sensor
 from sparkify_assets.defs.star_schema_automation import star_schema_automation_sensor
-from sparkify_assets.lib.environment import deployment_mode_at_load, env_setting
+from sparkify_assets.lib.environment import (
+    deployment_mode_at_load,
+    env_int_setting,
+    env_setting,
+)
 
 with warnings.catch_warnings():  # code references are a beta API; they work as documented
     warnings.simplefilter("ignore", dg.BetaWarning)
@@ -54,6 +58,13 @@ defs = dg.Definitions(
             iam_role_arn=env_setting("SPARKIFY_REDSHIFT_IAM_ROLE_ARN"),
             region=env_setting("AWS_REGION"),
             schema_name=env_setting("SPARKIFY_WAREHOUSE_SCHEMA", "public"),
+            redshift_staging_url=env_setting("SPARKIFY_REDSHIFT_STAGING_URL"),
+            redshift_connect_timeout_seconds=env_int_setting(
+                "SPARKIFY_REDSHIFT_CONNECT_TIMEOUT_SECONDS", 30
+            ),
+            redshift_statement_timeout_seconds=env_int_setting(
+                "SPARKIFY_REDSHIFT_STATEMENT_TIMEOUT_SECONDS", 10_800
+            ),
         ),
         "freshness": freshness_resource_from_environment(),
         "alerts": alert_resource_from_environment(),

@@ -13,19 +13,22 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
 from pathlib import Path
 
 import pytest
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
+from sqlglot.optimizer.scope import traverse_scope
 
 from sparkify_assets.lib import event_records, song_records
 from sparkify_assets.lib.redshift_warehouse import (
     render_copy,
     render_lock,
+    render_schema,
     render_schema_statement,
+    render_statement_timeout,
+    render_table,
 )
 from sparkify_assets.lib.sql_files import SqlStatement, all_statement_files, load_file, sql_root
 from sparkify_assets.lib.warehouse import WAREHOUSE_TABLES
@@ -60,6 +63,8 @@ SAMPLE_PARAMETERS = {
     "version": "2",
     "applied_at": "TIMESTAMP '2026-11-29 10:00:00'",
     "description": "'songplays without enforced primary key'",
+    "started_after": "TIMESTAMP '2018-11-02 03:04:05'",
+    "after_query": "1234",
 }
 _PARAMETER = re.compile(r"%\((?P<name>[a-z_]+)\)s")
 
@@ -69,14 +74,24 @@ COPY_VALUES = {
     "region": "us-west-2",
 }
 # Every parameter a Redshift COPY of this project may carry, and those it must carry.
-ALLOWED_COPY_PARAMETERS = {"FORMAT AS JSON", "REGION", "MAXERROR", "COMPUPDATE", "STATUPDATE"}
+ALLOWED_COPY_PARAMETERS = {
+    "FORMAT AS JSON",
+    "REGION",
+    "MAXERROR",
+    "COMPUPDATE",
+    "STATUPDATE",
+    "MANIFEST",
+}
 REQUIRED_COPY_PARAMETERS = {"FORMAT AS JSON", "REGION", "MAXERROR"}
 # Statements with SPARKIFY_WAREHOUSE_SCHEMA spliced in (a checked identifier, double-quoted), and
 # schema names they are rendered with (a reserved word among them: quoting keeps it an identifier).
 SCHEMA_STATEMENTS = ("redshift/catalog.create_schema", "redshift/catalog.set_search_path")
 SAMPLE_SCHEMAS = ("public", "sparkify_dev", "user")
-# LOCK is the only statement sqlglot cannot parse; this is all it may look like.
+# LOCK and VACUUM are the statements sqlglot cannot parse; this is all they may look like.
 LOCK_PATTERN = re.compile(r"^LOCK (?P<table>[a-z_]+)$")
+VACUUM_PATTERN = re.compile(r"^VACUUM DELETE ONLY (?P<table>[a-z_]+)$")
+UNPARSED = {"redshift/catalog.lock_table_for_write", "redshift/upkeep.vacuum_delete_only"}
+MANIFEST_URL = "s3://sparkify-staging/copy/manifests/0f3c2a1e-run/2018-11-01.manifest"
 
 
 def redshift_file_keys() -> list[str]:
@@ -94,15 +109,16 @@ def rendered_statements() -> list[tuple[str, str]]:
     rendered = []
     for sql in file_statements():
         if sql.key == "redshift/staging.copy_log_file":
-            for day in (date(2018, 11, 1), date(2018, 11, 30)):
-                key = f"log_data/{day:%Y/%m}/{day:%Y-%m-%d}-events.json"
-                text = render_copy(
-                    sql,
-                    source=f"{SOURCE}/{key}",
-                    jsonpaths=f"{SOURCE}/log_json_path.json",
-                    **COPY_VALUES,
-                )
-                rendered.append((sql.key, text))
+            text = render_copy(
+                sql, source=MANIFEST_URL, jsonpaths=f"{SOURCE}/log_json_path.json", **COPY_VALUES
+            )
+            rendered.append((sql.key, text))
+        elif sql.key.startswith("redshift/upkeep."):
+            rendered += [(sql.key, render_table(sql, table)) for table in WAREHOUSE_TABLES]
+        elif sql.key.startswith("redshift/smoke."):
+            rendered.append((sql.key, render_schema(sql, "sparkify_smoke_0f3c2a1e")))
+        elif sql.key == "redshift/session.set_statement_timeout":
+            rendered += [(sql.key, render_statement_timeout(s)) for s in (0, 10_800)]
         elif sql.key == "redshift/staging.copy_song_files":
             rendered.append(
                 (sql.key, render_copy(sql, source=f"{SOURCE}/song_data/", **COPY_VALUES))
@@ -202,14 +218,24 @@ def test_engine_statements_referenced_in_code_exist() -> None:
     ("key", "text"), rendered_statements(), ids=[k for k, _ in rendered_statements()]
 )
 def test_statement_parses_as_redshift(key: str, text: str) -> None:
-    if key == "redshift/catalog.lock_table_for_write":
-        match = LOCK_PATTERN.fullmatch(text)
+    if key in UNPARSED:
+        pattern = LOCK_PATTERN if key.endswith("lock_table_for_write") else VACUUM_PATTERN
+        match = pattern.fullmatch(text)
         assert match and match["table"] in WAREHOUSE_TABLES, text
         return
     expression = parse_redshift(with_sample_parameters(text))
     assert not opaque_parts(expression), f"{key} parses only as an opaque command"
     if key.startswith("redshift/staging.copy_"):
         assert not copy_problems(expression), copy_problems(expression)
+    if key == "redshift/staging.copy_log_file":  # a day's file is read through its manifest only
+        assert isinstance(expression, exp.Copy)
+        names = {p.this.name.upper() for p in expression.args["params"]}
+        assert "MANIFEST" in names
+        assert expression.args["files"][0].this == MANIFEST_URL
+    if key == "redshift/upkeep.analyze_table":
+        assert isinstance(expression, exp.Analyze)
+    if key == "redshift/session.set_statement_timeout":
+        assert isinstance(expression, exp.Set)
 
 
 # PostgreSQL features Redshift does not have, which sqlglot's Redshift dialect still parses.
@@ -228,7 +254,7 @@ NOT_ON_REDSHIFT_FUNCTIONS = {
     ("key", "text"), rendered_statements(), ids=[k for k, _ in rendered_statements()]
 )
 def test_statement_uses_nothing_redshift_lacks(key: str, text: str) -> None:
-    if key == "redshift/catalog.lock_table_for_write":
+    if key in UNPARSED:
         return
     expression = parse_redshift(with_sample_parameters(text))
     found = [type(node).__name__ for node in expression.find_all(*NOT_ON_REDSHIFT_NODES)]
@@ -273,6 +299,13 @@ def test_copy_statements_are_the_only_rendered_ones() -> None:
         "redshift/staging.copy_log_file",
         "redshift/staging.copy_song_files",
         "redshift/catalog.lock_table_for_write",
+        "redshift/session.set_statement_timeout",
+        "redshift/upkeep.table_rows",
+        "redshift/upkeep.analyze_table",
+        "redshift/upkeep.vacuum_delete_only",
+        "redshift/smoke.create_schema",
+        "redshift/smoke.use_schema",
+        "redshift/smoke.drop_schema",
         *SCHEMA_STATEMENTS,
     }
 
@@ -516,6 +549,120 @@ def test_song_copy_target_columns_are_the_song_object_keys() -> None:
     """FORMAT AS JSON 'auto' matches object keys to column names."""
     staged = list(table_columns(temp_create("create_staged_songs")))
     assert staged == [c for c in song_records.SONG_COLUMNS if c != "source_file"]
+
+
+# -- correlated subqueries -----------------------------------------------------------------------
+#
+# Redshift refuses correlated subqueries it cannot decorrelate ("This type of correlated subquery
+# pattern is not supported": https://docs.aws.amazon.com/redshift/latest/dg/r_correlated_subqueries.html).
+# The project allows exactly one shape, which every engine plans as a semi- or anti-join: a
+# [NOT] EXISTS (or [NOT] IN) predicate whose subquery refers to its direct parent's tables only,
+# AND-ed (never OR-ed, never inside CASE or a select list) into a WHERE clause.
+
+
+def correlated_subquery_problems(expression: exp.Expr) -> list[str]:
+    """Each correlated subquery of ``expression`` outside the allowed shape, described."""
+    problems = []
+    for scope in traverse_scope(expression):
+        if not scope.is_correlated_subquery:
+            continue
+        node = scope.expression
+        where = "in a " + type(node.parent).__name__ if node.parent else "at the top"
+        predicate = node.parent
+        if isinstance(predicate, exp.Subquery) and isinstance(predicate.parent, exp.In):
+            predicate = predicate.parent
+        elif not isinstance(predicate, exp.Exists):
+            problems.append(f"correlated subquery {where}: {node.sql('redshift')[:80]}")
+            continue
+        ancestor = predicate.parent
+        if isinstance(ancestor, exp.Not):
+            ancestor = ancestor.parent
+        while isinstance(ancestor, exp.And | exp.Paren):
+            ancestor = ancestor.parent
+        if not isinstance(ancestor, exp.Where):
+            problems.append(
+                f"correlated [NOT] EXISTS/IN under {type(ancestor).__name__}, not AND-ed into"
+                f" WHERE: {node.sql('redshift')[:80]}"
+            )
+            continue
+        parent_sources = set(scope.parent.sources) if scope.parent else set()
+        if scope.parent and isinstance(scope.parent.expression, exp.Delete | exp.Update):
+            parent_sources.add(scope.parent.expression.this.alias_or_name)  # the target table
+        skipping = {c.table for c in scope.external_columns if c.table not in parent_sources}
+        if skipping:
+            problems.append(f"correlation that skips a query block ({sorted(skipping)})")
+    return problems
+
+
+def shared_and_redshift_statements() -> list[tuple[str, str]]:
+    return [(key, text) for key, text in rendered_statements() if key not in UNPARSED]
+
+
+@pytest.mark.parametrize(
+    ("key", "text"),
+    shared_and_redshift_statements(),
+    ids=[k for k, _ in shared_and_redshift_statements()],
+)
+def test_no_correlated_subquery_redshift_may_refuse(key: str, text: str) -> None:
+    expression = parse_redshift(with_sample_parameters(text))
+    assert not correlated_subquery_problems(expression), key
+
+
+# The statements as they were before issue 12: the guard must refuse them.
+OLD_CATALOG_ROWS_EXIST = """
+SELECT COUNT(*) AS failures
+FROM songplays AS sp
+WHERE sp.start_time >= TIMESTAMP '2018-11-01 00:00:00'
+  AND (
+      (sp.song_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM songs AS s WHERE s.song_id = sp.song_id))
+      OR (sp.artist_id IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM artists AS a WHERE a.artist_id = sp.artist_id))
+  )"""
+OLD_LATEST_USERS = """
+SELECT active.user_id,
+       (SELECT MAX(s.ts) FROM staging_events AS s WHERE s.user_id = active.user_id) AS latest_ts
+FROM (SELECT DISTINCT w.user_id FROM staging_events AS w WHERE w.user_id IS NOT NULL) AS active"""
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        (OLD_CATALOG_ROWS_EXIST, "under Or"),
+        (OLD_LATEST_USERS, "correlated subquery in a Subquery"),
+        (
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM u WHERE u.id = t.id) THEN 1 END FROM t",
+            "under If",  # sqlglot: a CASE branch is an If node
+        ),
+        (
+            "SELECT 1 FROM t JOIN v ON v.id = t.id"
+            " AND v.n = (SELECT MAX(u.n) FROM u WHERE u.id = v.id)",
+            "correlated subquery",
+        ),
+        (
+            "SELECT e.name FROM event AS e WHERE NOT EXISTS (SELECT 1 FROM listing AS l"
+            " WHERE NOT EXISTS (SELECT 1 FROM sales AS s WHERE e.id = s.id))",
+            "skips a query block",
+        ),
+    ],
+)
+def test_the_guard_catches_correlated_shapes(text: str, fragment: str) -> None:
+    found = correlated_subquery_problems(parse_redshift(text))
+    assert any(fragment in problem for problem in found), found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SELECT COUNT(*) FROM t AS sp WHERE sp.x = 1 AND NOT EXISTS"
+        " (SELECT 1 FROM u WHERE u.id = sp.id)",
+        "DELETE FROM users WHERE NOT EXISTS"
+        " (SELECT 1 FROM staging_events AS e WHERE e.user_id = users.user_id)",
+        "SELECT 1 FROM t WHERE t.a IN (SELECT u.a FROM u WHERE u.b = t.b) AND t.c = 2",
+        "SELECT 1 FROM t WHERE t.a IN (SELECT u.a FROM u)",  # not correlated at all
+    ],
+)
+def test_the_guard_allows_and_ed_exists_and_in(text: str) -> None:
+    assert correlated_subquery_problems(parse_redshift(text)) == []
 
 
 @pytest.mark.parametrize("key", SCHEMA_STATEMENTS)

@@ -14,7 +14,7 @@ import dagster as dg
 from pydantic import Field
 
 from sparkify_assets.defs.resources import SourceResource, WarehouseResource
-from sparkify_assets.lib.environment import int_env_setting
+from sparkify_assets.lib.environment import env_int_setting
 from sparkify_assets.lib.log_freshness import LOG_DATED_TABLES, Freshness, FreshnessLimits
 from sparkify_assets.lib.sql_files import statement
 
@@ -50,9 +50,9 @@ class FreshnessResource(dg.ConfigurableResource):
 
 def freshness_resource_from_environment() -> FreshnessResource:
     return FreshnessResource(
-        warn_lag_days=int_env_setting("SPARKIFY_FRESHNESS_WARN_LAG_DAYS", 1),
-        error_lag_days=int_env_setting("SPARKIFY_FRESHNESS_ERROR_LAG_DAYS", 3),
-        max_age_days=int_env_setting("SPARKIFY_FRESHNESS_MAX_AGE_DAYS", 0),
+        warn_lag_days=env_int_setting("SPARKIFY_FRESHNESS_WARN_LAG_DAYS", 1),
+        error_lag_days=env_int_setting("SPARKIFY_FRESHNESS_ERROR_LAG_DAYS", 3),
+        max_age_days=env_int_setting("SPARKIFY_FRESHNESS_MAX_AGE_DAYS", 0),
     )
 
 

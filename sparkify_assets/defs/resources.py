@@ -122,6 +122,27 @@ class WarehouseResource(dg.ConfigurableResource):
             " dev and prod can share one database or cluster."
         ),
     )
+    redshift_staging_url: str = Field(
+        default="",
+        description=(
+            "SPARKIFY_REDSHIFT_STAGING_URL: s3://bucket/prefix where the Redshift engine writes a"
+            " COPY manifest per day's file (this process writes it, the COPY role reads it)."
+        ),
+    )
+    redshift_connect_timeout_seconds: int = Field(
+        default=30,
+        description=(
+            "SPARKIFY_REDSHIFT_CONNECT_TIMEOUT_SECONDS: bound on connecting and logging in to"
+            " Redshift; never applies to a running statement."
+        ),
+    )
+    redshift_statement_timeout_seconds: int = Field(
+        default=10_800,
+        description=(
+            "SPARKIFY_REDSHIFT_STATEMENT_TIMEOUT_SECONDS: Redshift's statement_timeout for each"
+            " statement of the engine's sessions (queueing included); 0 = none."
+        ),
+    )
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         try:
@@ -139,6 +160,9 @@ class WarehouseResource(dg.ConfigurableResource):
                 iam_role_arn=self.iam_role_arn,
                 region=self.region,
                 schema=self.schema_name or DEFAULT_SCHEMA,
+                staging_url=self.redshift_staging_url,
+                connect_timeout_seconds=self.redshift_connect_timeout_seconds,
+                statement_timeout_seconds=self.redshift_statement_timeout_seconds,
             )
         )
         try:

@@ -30,8 +30,8 @@ def deployment_mode_at_load() -> str:
     )
 
 
-def int_env_setting(name: str, default: int) -> int:
+def env_int_setting(name: str, default: int) -> int:
     """``EnvVar.int(name)`` when ``name`` is set in the environment, else ``default``."""
     if os.environ.get(name):
-        return dg.EnvVar.int(name)
+        return dg.EnvVar.int(name)  # an IntEnvVar: Dagster resolves it at run time
     return default

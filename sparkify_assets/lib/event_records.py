@@ -264,7 +264,9 @@ class EventFileParser:
         if user_id == "":
             user_id = None
         elif user_id is not None:
-            if not (user_id.isdigit() and len(user_id) <= 9):
+            # ASCII digits only: str.isdigit() also accepts '²' or '٣', which int() then
+            # refuses or reads as a digit, and Redshift's check (sql/redshift/staging.sql) does not.
+            if not (user_id.isascii() and user_id.isdigit() and len(user_id) <= 9):
                 raise _Refused("userId is not a numeric string")
             user_id = int(user_id)
         if registration is not None:

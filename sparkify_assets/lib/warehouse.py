@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import ClassVar, Protocol
+from typing import ClassVar, Protocol, Self
 
 from sparkify_assets.lib.load_window import LoadWindow
 from sparkify_assets.lib.schema_versions import (
@@ -26,7 +26,7 @@ from sparkify_assets.lib.schema_versions import (
     migration_statements,
 )
 from sparkify_assets.lib.source_tree import SourceTree
-from sparkify_assets.lib.sql_files import SqlStatement, load_file, statement
+from sparkify_assets.lib.sql_files import SqlStatement, load_file, sql_root, statement
 
 # Every table the project creates, in creation order. Identifiers that reach SQL text (LOCK) must be
 # one of these.
@@ -254,7 +254,7 @@ class Warehouse(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
-    def __enter__(self) -> Warehouse:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -301,9 +301,13 @@ def record_first_version(session: WarehouseSession) -> None:
     )
 
 
-def transform_statements(table: str) -> list[SqlStatement]:
-    """The statements of ``sql/transform/<table>.sql``, in file order."""
-    return list(load_file(f"transform/{checked_table_name(table)}").values())
+def transform_statements(table: str, engine: str = "") -> list[SqlStatement]:
+    """The statements of ``sql/transform/<table>.sql``, in file order; or of the engine's own
+    variant ``sql/<engine>/transform/<table>.sql`` where one exists (its head says why)."""
+    name = checked_table_name(table)
+    if engine and (sql_root() / engine / "transform" / f"{name}.sql").is_file():
+        return list(load_file(f"{engine}/transform/{name}").values())
+    return list(load_file(f"transform/{name}").values())
 
 
 def ddl_statements(engine: str, table: str) -> Iterator[SqlStatement]:

@@ -22,6 +22,10 @@ class WarehouseSettings:
     iam_role_arn: str = ""
     region: str = ""
     schema: str = DEFAULT_SCHEMA
+    # Redshift only (see docs/redshift_first_run.md).
+    staging_url: str = ""  # s3://bucket/prefix the engine writes COPY manifests to
+    connect_timeout_seconds: int = 30  # connecting and logging in; never a running statement
+    statement_timeout_seconds: int = 10_800  # server-side statement_timeout; 0 = none
 
 
 def connect_warehouse(settings: WarehouseSettings) -> Warehouse:
