@@ -349,7 +349,11 @@ def test_the_runnable_commands_and_the_services(
     done = deployment.run(backup)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     [backup_dir] = list(Path(deployment.env["BACKUP_DIR"]).iterdir())
-    assert {p.name for p in backup_dir.iterdir()} == {"dagster_instance.dump", "warehouse.dump"}
+    assert {p.name for p in backup_dir.iterdir()} == {
+        f"{name}.{kind}"
+        for name in ("dagster_instance", "warehouse")
+        for kind in ("dump", "contents")
+    }
 
     # 5. an upgrade: the warehouse as the previous release left it (no recorded version)
     with psycopg.connect(deployment.warehouse_url) as connection:
