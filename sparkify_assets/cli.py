@@ -96,8 +96,14 @@ def stop_postgres(_: argparse.Namespace) -> int:
     from sparkify_assets.lib.embedded_postgres import stop_embedded_postgres
     from sparkify_assets.lib.project_home import sparkify_home
 
-    stopped = stop_embedded_postgres(sparkify_home() / "pgdata")
+    stopped = stop_embedded_postgres()
     print("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
+    legacy = sparkify_home() / "pgdata"
+    if (legacy / "PG_VERSION").exists():
+        print(
+            f"{legacy} is a server of an earlier version (no password, see docs/security.md):"
+            " stop it with its pg_ctl (`pg_ctl -D <that folder> stop`) and delete the folder"
+        )
     return 0
 
 

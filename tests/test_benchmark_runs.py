@@ -61,3 +61,17 @@ def test_dagster_overhead_benchmark_prints_a_row_per_size(
         )
         assert [(days, partitions) for days, partitions, _, _ in rows] == [("1", "4"), ("3", "12")]
         assert all(float(seconds) > 0 for _, _, seconds, _ in rows)
+
+
+def test_bounded_memory_benchmark_prints_peak_memory_per_input(
+    postgres_admin_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from benchmarks import bounded_memory
+
+    assert bounded_memory.main(["--size-mb", "3", "--postgres-url", postgres_admin_url]) == 0
+    printed = capsys.readouterr().out
+    rows = re.findall(
+        r"^\s+(a log day of junk lines|one song file)\s+3\s+([\d,]+)\s", printed, re.M
+    )
+    assert [label for label, _ in rows] == ["a log day of junk lines", "one song file"]
+    assert int(rows[0][1].replace(",", "")) > 10_000 and rows[1][1] == "1"

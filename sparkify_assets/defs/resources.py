@@ -110,7 +110,13 @@ class WarehouseResource(dg.ConfigurableResource):
             " or empty for the embedded PostgreSQL server."
         ),
     )
-    password: str = Field(default="", description="SPARKIFY_WAREHOUSE_PASSWORD (Redshift).")
+    password: str = Field(
+        default="",
+        description=(
+            "SPARKIFY_WAREHOUSE_PASSWORD: the password of the user in the URL (a URL holding a"
+            " password is refused); empty = IAM (Redshift) or a libpq passfile (PostgreSQL)."
+        ),
+    )
     iam_role_arn: str = Field(
         default="", description="SPARKIFY_REDSHIFT_IAM_ROLE_ARN: the role Redshift COPY assumes."
     )

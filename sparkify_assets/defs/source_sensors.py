@@ -61,10 +61,12 @@ def log_data_sensor(context: dg.SensorEvaluationContext, source: SourceResource)
         first_day=first_day,
         last_day=last_day,
     )
+    # Keys are written by whoever can upload to the bucket: logged as repr (no newline or
+    # terminal escape sequence reaches the log as is).
     for key, why in tick.ignored:
-        context.log.info(f"ignoring {tree.url}/{key}: {why}")
+        context.log.info(f"ignoring {key!r} in {tree.url}: {why}")
     for key in tick.deferred:
-        context.log.info(f"waiting for {tree.url}/{key}: its day is not a partition yet")
+        context.log.info(f"waiting for {key!r} in {tree.url}: its day is not a partition yet")
     context.log.info(
         f"{'full' if full else 'incremental'} listing of {tree.url}/{LOG_PREFIX}:"
         f" {tick.files_listed} keys listed, {len(tick.changes)} files to load"

@@ -8,18 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import psycopg
 from psycopg import sql as pgsql
 
+from sparkify_assets.lib.connection_secrets import scrubbed_database_errors
 from sparkify_assets.lib.event_records import EventFileParser
 from sparkify_assets.lib.load_window import LoadWindow
-from sparkify_assets.lib.quarantine import RejectedRecord
+from sparkify_assets.lib.quarantine import QUARANTINE_BATCH_RECORDS, RejectedRecord
 from sparkify_assets.lib.schema_versions import VERSION_TABLE
-from sparkify_assets.lib.song_records import parse_song_file
-from sparkify_assets.lib.source_tree import SourceTree
+from sparkify_assets.lib.song_records import (
+    MAX_SONG_FILE_BYTES,
+    parse_song_file,
+    refused_song_file,
+)
+from sparkify_assets.lib.source_tree import SourceFile, SourceFileRefused, SourceTree
 from sparkify_assets.lib.sql_files import SqlStatement, statement
 from sparkify_assets.lib.warehouse import (
     WAREHOUSE_TABLES,
@@ -82,14 +87,17 @@ class PostgresWarehouse(Warehouse):
     def __init__(self, url: str, password: str = "", schema: str = "public") -> None:
         extra: dict[str, Any] = {"password": password} if password else {}
         self.schema = checked_schema_name(schema)
-        self._connection = psycopg.connect(
-            url, autocommit=True, application_name=APPLICATION_NAME, **extra
-        )
-        try:
-            self._connection.execute(self._with_schema("postgres/catalog.set_search_path"))
-        except BaseException:
-            self._connection.close()
-            raise
+        # libpq's error text can quote what it was given: every error is scrubbed of the password.
+        self._secrets = (password,)
+        with scrubbed_database_errors(self._secrets):
+            self._connection = psycopg.connect(
+                url, autocommit=True, application_name=APPLICATION_NAME, **extra
+            )
+            try:
+                self._connection.execute(self._with_schema("postgres/catalog.set_search_path"))
+            except BaseException:
+                self._connection.close()
+                raise
 
     def _with_schema(self, key: str) -> pgsql.Composed:
         """Statement ``key`` with its {schema} placeholder replaced by the quoted schema name."""
@@ -100,7 +108,7 @@ class PostgresWarehouse(Warehouse):
 
     @contextmanager
     def transaction(self) -> Iterator[PostgresSession]:
-        with self._connection.transaction():
+        with scrubbed_database_errors(self._secrets), self._connection.transaction():
             yield PostgresSession(self._connection)
 
     def ensure_schema(self) -> None:
@@ -138,7 +146,6 @@ class PostgresWarehouse(Warehouse):
         files = [(day, tree.log_file(day)) for day in window.days()]  # fails before any change
         report = LoadReport()
         file_log = LineBatcher(log)
-        copy_events = statement("postgres/copy.staging_events")
         with self.transaction() as session:
             session.lock_for_write("staging_events")
             session.execute(statement("staging/staging_events.delete_window"), window.sql_params())
@@ -146,12 +153,9 @@ class PostgresWarehouse(Warehouse):
                 statement("staging/staging_events.delete_window_quarantine"), window.sql_params()
             )
             for day, file in files:
-                parser = EventFileParser(day, file.key)
-                with tree.open(file) as stream:
-                    loaded = session.copy_rows(copy_events, parser.rows(stream))
-                _quarantine(session, parser.rejected, "event", run_id, log_date=day)
-                report.files.append(FileLoad(file.key, loaded, len(parser.rejected)))
-                file_log(f"{file.key}: {loaded} events loaded, {len(parser.rejected)} quarantined")
+                loaded, rejected = _load_event_file(session, tree, file, day, run_id)
+                report.files.append(FileLoad(file.key, loaded, rejected))
+                file_log(f"{file.key}: {loaded} events loaded, {rejected} quarantined")
             [needs] = session.query(
                 statement("postgres/copy.staging_events_needs_analyze"),
                 {"rows_loaded": report.rows_loaded},
@@ -162,27 +166,81 @@ class PostgresWarehouse(Warehouse):
         return report
 
     def load_song_catalog(self, tree: SourceTree, *, run_id: str, log: Log) -> LoadReport:
-        rejected: list[RejectedRecord] = []
-
-        def rows() -> Iterator[tuple[object, ...]]:
-            for file in tree.song_files():
-                with tree.open(file) as stream:
-                    parsed = parse_song_file(stream.read(), file.key)
-                if isinstance(parsed, RejectedRecord):
-                    rejected.append(parsed)
-                    log(f"{file.key}: quarantined ({parsed.reason})")
-                else:
-                    yield parsed
-
+        catalog = _SongCatalogReader(tree, log)
         with self.transaction() as session:
             session.lock_for_write("staging_songs")
             session.execute(statement("staging/staging_songs.delete_all"))
             session.execute(statement("staging/staging_songs.delete_all_quarantine"))
-            loaded = session.copy_rows(statement("postgres/copy.staging_songs"), rows())
-            _quarantine(session, rejected, "song", run_id, log_date=None)
+            loaded = 0
+            while not catalog.finished:  # one COPY per batch of rejected files written
+                loaded += session.copy_rows(
+                    statement("postgres/copy.staging_songs"), catalog.rows()
+                )
+                _quarantine(session, catalog.take_rejected(), "song", run_id, log_date=None)
             session.execute(statement("postgres/copy.analyze_staging_songs"))
-        log(f"song_data/: {loaded} song files loaded, {len(rejected)} quarantined")
-        return LoadReport([FileLoad("song_data/", loaded, len(rejected))])
+        log(f"song_data/: {loaded} song files loaded, {catalog.rejected_count} quarantined")
+        return LoadReport([FileLoad("song_data/", loaded, catalog.rejected_count)])
+
+
+def _load_event_file(
+    session: PostgresSession, tree: SourceTree, file: SourceFile, day: date, run_id: str
+) -> tuple[int, int]:
+    """Streams one log file into staging_events, writing refused lines to the quarantine in
+    batches as they come (memory stays bounded on a file of junk); (loaded, quarantined)."""
+    parser = EventFileParser(day, file.key, pause_after_rejections=QUARANTINE_BATCH_RECORDS)
+    copy_events = statement("postgres/copy.staging_events")
+    loaded = 0
+    try:
+        with tree.open(file) as stream:
+            while not parser.finished:
+                loaded += session.copy_rows(copy_events, parser.rows(stream))
+                _quarantine(session, parser.take_rejected(), "event", run_id, log_date=day)
+    except SourceFileRefused as refusal:  # a link, a FIFO...: nothing was read
+        refused = RejectedRecord(file.key, None, str(refusal), b"")
+        _quarantine(session, [refused], "event", run_id, log_date=day)
+        return 0, 1
+    return loaded, parser.rejected_count
+
+
+class _SongCatalogReader:
+    """The rows of every song file, pausing when a batch of refused files is pending."""
+
+    def __init__(self, tree: SourceTree, log: Log) -> None:
+        self._tree = tree
+        self._files = iter(tree.song_files())
+        self._log = log
+        self._rejected: list[RejectedRecord] = []
+        self.rejected_count = 0
+        self.finished = False
+
+    def take_rejected(self) -> list[RejectedRecord]:
+        taken, self._rejected = self._rejected, []
+        return taken
+
+    def rows(self) -> Iterator[tuple[object, ...]]:
+        for file in self._files:
+            parsed = self._read(file)
+            if not isinstance(parsed, RejectedRecord):
+                yield parsed
+                continue
+            self._rejected.append(parsed)
+            self.rejected_count += 1
+            self._log(f"{file.key!r}: quarantined ({parsed.reason})")
+            if len(self._rejected) >= QUARANTINE_BATCH_RECORDS:
+                return  # a refused file keeps at most RAW_BYTES_KEPT: the batch is bounded
+        self.finished = True
+
+    def _read(self, file: SourceFile) -> tuple[object, ...] | RejectedRecord:
+        # The size from the listing is checked before opening; the read is bounded anyway (the
+        # file may have grown since).
+        if file.size > MAX_SONG_FILE_BYTES:
+            return refused_song_file(file.key, f"file is larger than {MAX_SONG_FILE_BYTES} bytes")
+        try:
+            with self._tree.open(file) as stream:
+                data = stream.read(MAX_SONG_FILE_BYTES + 1)
+        except SourceFileRefused as refusal:
+            return refused_song_file(file.key, str(refusal))
+        return parse_song_file(data, file.key)
 
 
 def _quarantine(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sparkify_assets.lib.embedded_postgres import embedded_postgres_url
+import dagster as dg
+
+from sparkify_assets.lib.connection_secrets import refuse_password_in_url
+from sparkify_assets.lib.embedded_postgres import EmbeddedPostgres
 from sparkify_assets.lib.postgres_warehouse import PostgresWarehouse
-from sparkify_assets.lib.project_home import sparkify_home
 from sparkify_assets.lib.warehouse import Warehouse, checked_schema_name
 
 DEFAULT_SCHEMA = "public"
@@ -33,8 +35,19 @@ def connect_warehouse(settings: WarehouseSettings) -> Warehouse:
     url = settings.url.strip()
     schema = checked_schema_name(settings.schema)
     if not url:
-        return PostgresWarehouse(embedded_postgres_url(sparkify_home() / "pgdata"), schema=schema)
+        server = EmbeddedPostgres.for_home()
+        server.ensure_database()
+        return PostgresWarehouse(server.url(), password=server.password, schema=schema)
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme in ("postgresql", "postgres", "redshift"):
+        try:
+            refuse_password_in_url(
+                url,
+                setting="SPARKIFY_WAREHOUSE_URL",
+                password_setting="SPARKIFY_WAREHOUSE_PASSWORD",
+            )
+        except ValueError as error:  # a configuration mistake: retrying cannot fix it
+            raise dg.Failure(description=str(error), allow_retries=False) from None
     if scheme in ("postgresql", "postgres"):
         return PostgresWarehouse(url, password=settings.password, schema=schema)
     if scheme == "redshift":
