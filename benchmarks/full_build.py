@@ -40,6 +40,7 @@ import psycopg
 from psycopg import sql as pgsql
 
 from sparkify_assets.definitions import defs
+from sparkify_assets.defs.backup_resource import BackupResource
 from sparkify_assets.defs.resources import SourceResource, WarehouseResource
 from sparkify_assets.lib.embedded_postgres import EmbeddedPostgres
 from sparkify_assets.lib.load_window import LoadWindow
@@ -144,6 +145,7 @@ def dagster_build(source: Path, url: str, days: list[date]) -> tuple[Timings, di
     resources = {
         "warehouse": WarehouseResource(url=url),
         "source": SourceResource(url=str(source)),
+        "backup": BackupResource(),
     }
     with timings.stage("dagster build (catalog + events + checks)"):
         outcome = build_warehouse(
@@ -309,6 +311,7 @@ def incremental(history_events: list[int], admin_url: str) -> None:
             resources = {
                 "warehouse": WarehouseResource(url=url),
                 "source": SourceResource(url=str(source)),
+                "backup": BackupResource(),
             }
             history = build_warehouse(
                 defs,

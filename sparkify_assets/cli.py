@@ -1,4 +1,8 @@
-"""``sparkify``: build the warehouse, generate sample data, stop the embedded PostgreSQL server."""
+"""``sparkify``: build the warehouse, generate sample data, stop the embedded PostgreSQL server.
+
+A configuration or connection problem ends in one line naming the setting and the fix, exit
+status 2; a failed run or check exits 1. ``--debug`` shows the traceback instead.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,14 @@ import argparse
 import os
 import sys
 import time
-import warnings
+import traceback
 from collections import Counter
+from typing import Any
 
 import dagster as dg
 
 from sparkify_assets.lib.load_window import LoadWindow
+from sparkify_assets.lib.setting_problems import SettingProblem, reported_source_problems
 from sparkify_assets.warehouse_build import (
     FRESHNESS_CHECK,
     STAR_TABLES,
@@ -20,28 +26,27 @@ from sparkify_assets.warehouse_build import (
     initialized_resource,
 )
 
+EXIT_FAILED = 1  # a run or an error-severity check failed
+EXIT_SETTING = 2  # a setting is wrong or a service is unreachable: the message says which
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
 
 def _instance() -> dg.DagsterInstance | None:
     """The persistent instance when DAGSTER_HOME is set (runs then show in ``dagster dev``);
     otherwise None: each run gets an ephemeral one."""
-    if os.environ.get("DAGSTER_HOME"):
-        return dg.DagsterInstance.get()
-    return None
-
-
-def _print_summary(outcome: BuildOutcome, defs: dg.Definitions, seconds: float) -> None:
-    warehouse = initialized_resource(defs.resources["warehouse"])  # type: ignore[index]
-    print()
-    print(f"Sparkify warehouse built in {seconds:.1f} s ({len(outcome.runs)} Dagster runs)")
-    if outcome.log_dates:
-        print(
-            f"log dates: {outcome.log_dates[0]} .. {outcome.log_dates[-1]}"
-            f" ({len(outcome.log_dates)} days)"
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        return None
+    if not os.path.isdir(home):
+        raise SettingProblem(
+            f'DAGSTER_HOME: {home} is not a directory. Create it (mkdir -p "$DAGSTER_HOME"), or'
+            " unset DAGSTER_HOME for a temporary instance.",
+            setting="DAGSTER_HOME",
         )
-    with warehouse.open() as connection:
-        print(f"\n{'table':<16}{'rows':>12}")
-        for table in (*STAR_TABLES, "load_quarantine"):
-            print(f"{table:<16}{connection.row_count(table, LoadWindow.all_dates()):>12,}")
+    return dg.DagsterInstance.get()
+
+
+def _print_checks(outcome: BuildOutcome) -> None:
     evaluations = outcome.check_evaluations
     tally = Counter(
         "passed"
@@ -59,25 +64,80 @@ def _print_summary(outcome: BuildOutcome, defs: dg.Definitions, seconds: float) 
     for e in evaluations:
         if e.check_name == FRESHNESS_CHECK:  # lag behind the source, one line per table
             print(f"freshness: {e.metadata['summary'].value}")
-    for run in outcome.runs:
-        if not run.success:
-            print(f"run {run.run_id} failed: see the Dagster event log above")
 
 
-def build(_: argparse.Namespace) -> int:
+def _print_summary(outcome: BuildOutcome, warehouse: Any, seconds: float) -> int:
+    """Prints what the build did and returns the exit status. Queries the warehouse for row
+    counts only after every run succeeded: a failed run may mean the warehouse is down."""
+    print()
+    failed_runs = [run for run in outcome.runs if not run.success]
+    if failed_runs:
+        print(f"Sparkify warehouse build FAILED after {seconds:.1f} s ({len(outcome.runs)} runs)")
+        for run in failed_runs:
+            for step, message in run.step_failures.items():
+                print(f"  {step}: {message}")
+            if not run.step_failures:
+                print(f"  run {run.run_id} failed: see the Dagster event log above")
+        _print_checks(outcome)
+        return EXIT_FAILED
+    print(f"Sparkify warehouse built in {seconds:.1f} s ({len(outcome.runs)} Dagster runs)")
+    if outcome.log_dates:
+        print(
+            f"log dates: {outcome.log_dates[0]} .. {outcome.log_dates[-1]}"
+            f" ({len(outcome.log_dates)} days)"
+        )
+    with warehouse.open() as connection:
+        print(f"\n{'table':<16}{'rows':>12}")
+        for table in (*STAR_TABLES, "load_quarantine"):
+            print(f"{table:<16}{connection.row_count(table, LoadWindow.all_dates()):>12,}")
+    _print_checks(outcome)
+    return 0 if outcome.succeeded else EXIT_FAILED
+
+
+def build(args: argparse.Namespace) -> int:
     """Materializes every asset and prints rows per table and check outcomes."""
-    warnings.filterwarnings("ignore", category=dg.BetaWarning)
     from sparkify_assets.definitions import defs
-    from sparkify_assets.warehouse_upgrade import preflight_problem
+    from sparkify_assets.warehouse_upgrade import require_current_schema
 
-    problem = preflight_problem(defs)
-    if problem:
-        print(f"sparkify build: {problem}", file=sys.stderr)
-        return 2
+    resources = defs.resources or {}
+    source = initialized_resource(resources["source"])
+    warehouse = initialized_resource(resources["warehouse"])
+    # Settings first, before any run: a wrong one is one message, not a failed run per step.
+    tree = source.tree()
+    with reported_source_problems(tree.url):
+        log_dates = [day for day, _ in tree.log_files()]
+    with warehouse.open() as connection:
+        require_current_schema(connection)  # else: the command that upgrades it
+
     started = time.perf_counter()
-    outcome = build_warehouse(defs, instance=_instance())
-    _print_summary(outcome, defs, time.perf_counter() - started)
-    return 0 if outcome.succeeded else 1
+    outcome = build_warehouse(
+        defs,
+        instance=_instance(),
+        log_dates=log_dates,  # every log date in the source
+        log_level=args.log_level.upper(),
+        check_freshness=True,
+    )
+    return _print_summary(outcome, warehouse, time.perf_counter() - started)
+
+
+def restore(args: argparse.Namespace) -> int:
+    """Restores the warehouse (or --first-day..--last-day) from the backup (warehouse_restore)."""
+    from sparkify_assets.definitions import defs
+
+    config = {
+        "backup_url": args.backup_url or "",
+        "first_day": args.first_day or "",
+        "last_day": args.last_day or "",
+        "snapshot_date": args.snapshot_date or "",
+        **({"restore_snapshot": args.snapshot} if args.snapshot is not None else {}),
+    }
+    result = defs.get_job_def("warehouse_restore").execute_in_process(
+        run_config={"ops": {"restore_warehouse_from_backup": {"config": config}}},
+        instance=_instance(),
+        raise_on_error=False,
+    )
+    print("restore succeeded" if result.success else "restore failed: see the Dagster log above")
+    return 0 if result.success else EXIT_FAILED
 
 
 def migrate(_: argparse.Namespace) -> int:
@@ -127,22 +187,69 @@ def redshift_smoke(args: argparse.Namespace) -> int:
     return run_smoke(settings, args.bucket_url, keep_schema=args.keep_schema)
 
 
-def main(argv: list[str] | None = None) -> int:
-    arguments = sys.argv[1:] if argv is None else argv
-    if arguments[:1] == ["generate"]:  # the generator parses its own options
-        return generate(arguments[1:])
-    parser = argparse.ArgumentParser(prog="sparkify", description=__doc__)
+def command_parser() -> argparse.ArgumentParser:
+    """The ``sparkify`` command line: its subcommands and options."""
+    parser = argparse.ArgumentParser(
+        prog="sparkify",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of a configuration error"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("build", help=build.__doc__).set_defaults(run=build)
+    build_command = commands.add_parser("build", help=build.__doc__, description=build.__doc__)
+    build_command.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        default="info",
+        help=(
+            "Dagster's console log level (default info: a line per file loaded; debug adds every"
+            " Dagster event, per day and per asset)"
+        ),
+    )
+    build_command.set_defaults(run=build)
     commands.add_parser("stop-postgres", help=stop_postgres.__doc__).set_defaults(run=stop_postgres)
     commands.add_parser("migrate", help=migrate.__doc__).set_defaults(run=migrate)
-    commands.add_parser("generate", help=generate.__doc__)
+    restoring = commands.add_parser("restore", help=restore.__doc__)
+    restoring.add_argument(
+        "--from", dest="backup_url", help="backup URL (default: SPARKIFY_BACKUP_URL)"
+    )
+    restoring.add_argument("--first-day", help="first log date to restore, YYYY-MM-DD")
+    restoring.add_argument("--last-day", help="last log date to restore, YYYY-MM-DD")
+    restoring.add_argument(
+        "--snapshot-date", help="dimension snapshot to restore (default: newest)"
+    )
+    restoring.add_argument(
+        "--snapshot",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="restore the dimension snapshot (default: yes for a full restore, no for a range)",
+    )
+    restoring.set_defaults(run=restore)
+    commands.add_parser("generate", help=generate.__doc__, add_help=False)
     smoke = commands.add_parser("redshift-smoke", help=redshift_smoke.__doc__)
     smoke.add_argument("--bucket-url", required=True, help="s3://bucket/prefix to write to")
     smoke.add_argument("--keep-schema", action="store_true", help="keep the scratch schema")
     smoke.set_defaults(run=redshift_smoke)
-    args = parser.parse_args(arguments)
-    return int(args.run(args))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in arguments
+    if debug:
+        arguments = [argument for argument in arguments if argument != "--debug"]
+    if arguments[:1] == ["generate"]:  # the generator parses its own options
+        return generate(arguments[1:])
+    args = command_parser().parse_args(arguments)
+    try:
+        return int(args.run(args))
+    except SettingProblem as problem:
+        if debug:
+            traceback.print_exc()
+        print(f"sparkify: {problem.message}", file=sys.stderr)
+        return EXIT_SETTING
 
 
 if __name__ == "__main__":

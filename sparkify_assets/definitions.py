@@ -4,7 +4,8 @@ import warnings
 
 import dagster as dg
 
-from sparkify_assets.defs import analytics_assets, staging_assets, star_assets
+from sparkify_assets.defs import analytics_assets, backup_assets, staging_assets, star_assets
+from sparkify_assets.defs.backup_resource import BackupResource
 from sparkify_assets.defs.failure_alerts import (
     alert_resource_from_environment,
     check_failure_alert,
@@ -21,6 +22,7 @@ from sparkify_assets.defs.redshift_cluster_jobs import (
     redshift_cluster_resources,
 )
 from sparkify_assets.defs.resources import SourceResource, WarehouseResource
+from sparkify_assets.defs.restore_job import warehouse_restore
 from sparkify_assets.defs.source_sensors import log_data_sensor, song_data_sensor
 from sparkify_assets.defs.star_schema_automation import star_schema_automation_sensor
 from sparkify_assets.lib.environment import (
@@ -32,7 +34,11 @@ from sparkify_assets.lib.environment import (
 with warnings.catch_warnings():  # code references are a beta API; they work as documented
     warnings.simplefilter("ignore", dg.BetaWarning)
     assets = dg.with_source_code_references(
-        [*dg.load_assets_from_modules([staging_assets, star_assets, analytics_assets])]
+        [
+            *dg.load_assets_from_modules(
+                [staging_assets, star_assets, analytics_assets, backup_assets]
+            )
+        ]
     )
 
 defs = dg.Definitions(
@@ -41,7 +47,7 @@ defs = dg.Definitions(
     # process start per step, the bulk of a small run's time, and loses no parallelism that matters.
     executor=dg.in_process_executor,
     asset_checks=freshness_checks,
-    jobs=[*redshift_cluster_jobs, freshness_checks_job],
+    jobs=[*redshift_cluster_jobs, warehouse_restore, freshness_checks_job],
     schedules=[freshness_checks_schedule],
     resources={
         **redshift_cluster_resources,
@@ -65,6 +71,13 @@ defs = dg.Definitions(
             redshift_statement_timeout_seconds=env_int_setting(
                 "SPARKIFY_REDSHIFT_STATEMENT_TIMEOUT_SECONDS", 10_800
             ),
+        ),
+        "backup": BackupResource(
+            url=env_setting("SPARKIFY_BACKUP_URL"),
+            kms_key_id=env_setting("SPARKIFY_BACKUP_KMS_KEY_ID"),
+            snapshot_retention=env_int_setting("SPARKIFY_BACKUP_SNAPSHOT_RETENTION", 7),
+            s3_endpoint_url=env_setting("SPARKIFY_S3_ENDPOINT_URL"),
+            s3_region=env_setting("AWS_REGION"),
         ),
         "freshness": freshness_resource_from_environment(),
         "alerts": alert_resource_from_environment(),

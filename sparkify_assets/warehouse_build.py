@@ -21,6 +21,7 @@ FRESHNESS_CHECK = "fresh_vs_source"  # defs/freshness_checks.py
 
 CATALOG_ASSETS = ("staging_songs", "songs", "artists")
 LOG_DATE_ASSETS = ("staging_events", "users", "songplays", "time")
+BACKUP_ASSET = "warehouse_backup"  # built after the tables when SPARKIFY_BACKUP_URL is set
 STAR_TABLES = ("staging_events", "staging_songs", "songplays", "users", "songs", "artists", "time")
 
 
@@ -70,14 +71,31 @@ class RunSummary:
     success: bool
     check_evaluations: list[dg.AssetCheckEvaluation]
     step_seconds: dict[str, float]
+    step_failures: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, run: dg.ExecuteInProcessResult) -> RunSummary:
         seconds: dict[str, float] = {}
+        failures: dict[str, str] = {}
         for event in run.all_events:
             if event.event_type == dg.DagsterEventType.STEP_SUCCESS and event.step_key:
                 seconds[event.step_key] = event.event_specific_data.duration_ms / 1000  # type: ignore[union-attr]
-        return cls(run.run_id, run.success, list(run.get_asset_check_evaluations()), seconds)
+            elif event.event_type == dg.DagsterEventType.STEP_FAILURE and event.step_key:
+                failures[event.step_key] = _failure_message(event.event_specific_data)
+        return cls(
+            run.run_id, run.success, list(run.get_asset_check_evaluations()), seconds, failures
+        )
+
+
+def _failure_message(data: Any) -> str:
+    """A failed step's message in one line: a dg.Failure's description, else the error's."""
+    user_failure = getattr(data, "user_failure_data", None)
+    if user_failure is not None and user_failure.description:
+        return str(user_failure.description).splitlines()[0]
+    error = getattr(data, "error", None)
+    while error is not None and error.cause is not None:  # Dagster's wrapper, then the cause
+        error = error.cause
+    return error.message.strip().splitlines()[0] if error is not None else "(no message)"
 
 
 @dataclass
@@ -111,10 +129,12 @@ def build_warehouse(
     resources: dict[str, object] | None = None,
     log_dates: Sequence[date] | None = None,
     log_level: str = "INFO",
+    check_freshness: bool | None = None,
 ) -> BuildOutcome:
     """Materializes every asset: the catalog once, then ``log_dates`` (default: every log date
-    in the source) one contiguous range per run, the last one (of a build of every log date) with
-    the freshness checks. Stops at the first failed run. Without an
+    in the source) one contiguous range per run, the last one with the freshness checks when
+    ``check_freshness`` (default: when ``log_dates`` is None, i.e. a build of every log date;
+    a partial build is behind the source on purpose). Stops at the first failed run. Without an
     ``instance``, each run gets an ephemeral one of its own, dropped after the run."""
     all_resources = {**(defs.resources or {}), **(resources or {})}
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
@@ -129,7 +149,8 @@ def build_warehouse(
     ]
     freshness = dg.AssetSelection.checks(*freshness_keys)
     outcome = BuildOutcome()
-    whole_source = log_dates is None
+    if check_freshness is None:
+        check_freshness = log_dates is None
     if log_dates is None:
         source = initialized_resource(all_resources["source"])
         log_dates = [day for day, _ in source.tree().log_files()]
@@ -156,10 +177,13 @@ def build_warehouse(
 
     if not run(dg.AssetSelection.assets(*CATALOG_ASSETS) - freshness, None):
         return outcome
+    backup = all_resources.get("backup")
+    backs_up = backup is not None and bool(initialized_resource(backup).url)
+    names = (*LOG_DATE_ASSETS, BACKUP_ASSET) if backs_up else LOG_DATE_ASSETS
     ranges = contiguous_ranges(outcome.log_dates)
     for number, (first, last) in enumerate(ranges, start=1):
-        selection: dg.AssetSelection = dg.AssetSelection.assets(*LOG_DATE_ASSETS)
-        if number < len(ranges) or not whole_source:  # measured after the last day only
+        selection: dg.AssetSelection = dg.AssetSelection.assets(*names)
+        if number < len(ranges) or not check_freshness:  # measured after the last day only
             selection = selection - freshness
         if not run(selection, partition_range_tags(first, last)):
             return outcome

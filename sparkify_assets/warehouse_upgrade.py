@@ -1,6 +1,5 @@
-"""Before a build, and on upgrade: is this deployment usable, and bringing its warehouse to this
-release's schema version and its Dagster instance's storage to this Dagster's
-(``sparkify migrate``)."""
+"""Is the warehouse at this release's schema version (before a build), and bringing it there, with
+the Dagster instance's storage, on upgrade (``sparkify migrate``)."""
 
 from __future__ import annotations
 
@@ -10,24 +9,16 @@ from collections.abc import Callable
 import dagster as dg
 
 from sparkify_assets.lib.schema_versions import CURRENT_VERSION, SchemaVersionMismatch
+from sparkify_assets.lib.warehouse import Warehouse
 from sparkify_assets.warehouse_build import initialized_resource
 
 
-def preflight_problem(defs: dg.Definitions) -> str | None:
-    """Why nothing should run with these definitions' resources (a real warehouse without a
-    source, a warehouse at another schema version), or None. Checks the source settings before
-    connecting to anything."""
-    resources = defs.resources or {}
-    source = initialized_resource(resources["source"])
-    problem: str | None = source.configuration_problem()
-    if problem:
-        return problem
-    warehouse = initialized_resource(resources["warehouse"])
-    with warehouse.open() as connection:
-        found = connection.schema_version()
-        if found is not None and found != CURRENT_VERSION:
-            return str(SchemaVersionMismatch(found, connection.location()))
-    return None
+def require_current_schema(connection: Warehouse) -> None:
+    """Raises SchemaVersionMismatch (a SettingProblem: ``sparkify`` prints it and exits 2) when
+    the warehouse is at another schema version than this release's; an empty one is fine."""
+    found = connection.schema_version()
+    if found is not None and found != CURRENT_VERSION:
+        raise SchemaVersionMismatch(found, connection.location())
 
 
 def migrate_warehouse(defs: dg.Definitions, log: Callable[[str], None]) -> list[int]:

@@ -17,6 +17,7 @@ import psycopg
 import pytest
 from psycopg import sql as pgsql
 
+from sparkify_assets.defs.backup_resource import BackupResource
 from sparkify_assets.defs.resources import SourceResource, WarehouseResource
 from sparkify_assets.lib.sample_data import SampleSpec, write_sample_source
 
@@ -99,6 +100,7 @@ def resources_for(warehouse_url: str, source: Path | str) -> dict[str, object]:
     return {
         "warehouse": WarehouseResource(url=warehouse_url),
         "source": SourceResource(url=str(source)),
+        "backup": BackupResource(),  # warehouse_backup needs it, even unselected; no URL: no backup
     }
 
 

@@ -11,6 +11,7 @@ import logging
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlsplit, urlunsplit
 
 import dagster as dg
 import psycopg
@@ -28,6 +29,7 @@ from sparkify_assets.lib.redshift_warehouse import (
 )
 from sparkify_assets.lib.sample_data import SampleSpec, write_sample_source
 from sparkify_assets.lib.schema_versions import CURRENT_VERSION, SchemaVersionMismatch
+from sparkify_assets.lib.setting_problems import SettingProblem
 from sparkify_assets.lib.source_tree import LocalSourceTree
 from sparkify_assets.lib.sql_files import SqlStatement, statement
 from sparkify_assets.lib.warehouse import WAREHOUSE_TABLES, transform_statements
@@ -229,17 +231,29 @@ def test_errors_name_the_statement_never_its_sql(database: Database) -> None:
 
 
 def test_connection_failures(database: Database, proxy: RedshiftWireProxy) -> None:
-    with pytest.raises(RedshiftError) as wrong_password:
+    """A refused login fails at once and names the setting; a refused connection may heal."""
+    with pytest.raises(SettingProblem) as wrong_password:
         RedshiftWarehouse.connect(database.settings(password="wrong " + ETL.password))
-    assert wrong_password.value.sqlstate == "28P01"
-    assert not wrong_password.value.retryable
+    assert wrong_password.value.setting == "SPARKIFY_WAREHOUSE_PASSWORD"
+    assert "password authentication failed" in wrong_password.value.message
+    assert not wrong_password.value.can_heal and not wrong_password.value.allow_retries
     assert ETL.password not in str(wrong_password.value)
     assert ETL.password not in repr(wrong_password.value.metadata)
 
     closed_port = database.redshift_url.replace(f":{proxy.port}/", ":1/")
-    with pytest.raises(RedshiftError) as refused:
+    with pytest.raises(SettingProblem) as refused:
         RedshiftWarehouse.connect(database.settings(url=closed_port))
-    assert refused.value.retryable  # a network failure may pass
+    assert refused.value.setting == "SPARKIFY_WAREHOUSE_URL"
+    assert refused.value.message.startswith("SPARKIFY_WAREHOUSE_URL: cannot reach Redshift at")
+    assert refused.value.can_heal and refused.value.allow_retries  # a network failure may pass
+
+    missing_database = urlunsplit(
+        urlsplit(database.redshift_url)._replace(path="/no_such_database")
+    )
+    with pytest.raises(SettingProblem) as missing:
+        RedshiftWarehouse.connect(database.settings(url=missing_database))
+    assert missing.value.setting == "SPARKIFY_WAREHOUSE_URL"
+    assert not missing.value.can_heal
 
 
 def test_lock_for_write_blocks_other_writers(database: Database, postgres_shaped_ddl: None) -> None:

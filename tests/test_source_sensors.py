@@ -259,8 +259,12 @@ def test_two_files_written_in_the_same_second(
     )
     assert requested_days(harness.tick()) == ["2018-11-20"]
 
-    for attempt in range(5):  # until both writes land in one second
+    # Until both writes land in one second (S3's LastModified resolution): each attempt starts
+    # at the top of a second (the server shares this clock), leaving the whole second for an
+    # upload, a tick and an upload even on a loaded machine; nine attempts (days 2..19).
+    for attempt in range(9):
         first, second = date(2018, 11, 2 + 2 * attempt), date(2018, 11, 3 + 2 * attempt)
+        time.sleep(1 - time.time() % 1)
         upload_day(s3_bucket, month_source, first)
         seen = harness.tick(log_full_listing_interval_seconds=0)
         upload_day(s3_bucket, month_source, second)

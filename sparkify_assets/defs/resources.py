@@ -9,6 +9,7 @@ from pydantic import Field
 from sparkify_assets.lib.default_source import default_sample_source
 from sparkify_assets.lib.deployment_mode import configuration_problem, deployment_mode
 from sparkify_assets.lib.project_home import sparkify_home
+from sparkify_assets.lib.setting_problems import SOURCE_SETTING, SettingProblem, source_problem
 from sparkify_assets.lib.source_tree import SourceTree, open_source_tree
 from sparkify_assets.lib.warehouse import Warehouse, checked_schema_name
 from sparkify_assets.lib.warehouse_connection import (
@@ -84,20 +85,27 @@ class SourceResource(dg.ConfigurableResource):
         # page shows the message). Sensors set resources up outside a run: they skip with it.
         problem = self.configuration_problem()
         if problem and context.run is not None:
-            raise dg.Failure(description=problem, allow_retries=False)
+            raise SettingProblem(problem, setting=SOURCE_SETTING)
 
     def tree(self) -> SourceTree:
+        """The source tree; a SettingProblem when SPARKIFY_SOURCE_URL names none."""
         problem = self.configuration_problem()
         if problem:
-            raise dg.Failure(description=problem, allow_retries=False)
+            raise SettingProblem(problem, setting=SOURCE_SETTING)
         if not self.url:
             return open_source_tree(str(default_sample_source(sparkify_home())))
-        return open_source_tree(
-            self.url,
-            endpoint_url=self.s3_endpoint_url or None,
-            region_name=self.s3_region or None,
-            max_attempts=str(self.s3_max_attempts),
-        )
+        try:
+            return open_source_tree(
+                self.url,
+                endpoint_url=self.s3_endpoint_url or None,
+                region_name=self.s3_region or None,
+                max_attempts=str(self.s3_max_attempts),
+            )
+        except Exception as error:
+            problem = source_problem(error, self.url)
+            if problem is None:
+                raise
+            raise problem from None
 
 
 class WarehouseResource(dg.ConfigurableResource):

@@ -15,6 +15,7 @@ import dagster as dg
 
 from sparkify_assets.defs.log_date_partitions import log_date_partitions
 from sparkify_assets.defs.resources import SourceResource
+from sparkify_assets.lib.setting_problems import SettingProblem, reported_source_problems
 from sparkify_assets.lib.source_change_cursors import LogFileCursor, catalog_digest
 from sparkify_assets.lib.source_layout import LOG_PREFIX, SONG_PREFIX, is_song_key
 from sparkify_assets.lib.source_listing import list_source_files
@@ -49,11 +50,17 @@ def log_data_sensor(context: dg.SensorEvaluationContext, source: SourceResource)
     if problem:  # a refused configuration: nothing is listed or requested
         return dg.SensorResult(skip_reason=problem)
     cursor = LogFileCursor.from_json(context.cursor)
-    tree = source.tree()
     started_at = time.time()
     first_day, last_day = _partition_days()
     full = cursor.needs_full_listing(started_at, source.log_full_listing_interval_seconds)
-    listing = list_source_files(tree, LOG_PREFIX, start_after=None if full else cursor.last_key)
+    try:  # a wrong setting skips the tick with its message; the cursor stays as it was
+        tree = source.tree()
+        with reported_source_problems(tree.url):
+            listing = list(
+                list_source_files(tree, LOG_PREFIX, start_after=None if full else cursor.last_key)
+            )
+    except SettingProblem as problem:
+        return dg.SensorResult(skip_reason=problem.message)
     new_cursor, tick = cursor.after_listing(
         listing,
         full=full,
@@ -106,15 +113,16 @@ def log_data_sensor(context: dg.SensorEvaluationContext, source: SourceResource)
 def song_data_sensor(
     context: dg.SensorEvaluationContext, source: SourceResource
 ) -> dg.SensorResult:
-    problem = source.configuration_problem()
-    if problem:
-        return dg.SensorResult(skip_reason=problem)
-    tree = source.tree()
-    digest, count = catalog_digest(
-        (file.key, file.version)
-        for file in list_source_files(tree, SONG_PREFIX)
-        if is_song_key(file.key)
-    )
+    try:  # a wrong setting skips the tick with its message; the cursor stays as it was
+        tree = source.tree()
+        with reported_source_problems(tree.url):
+            digest, count = catalog_digest(
+                (file.key, file.version)
+                for file in list_source_files(tree, SONG_PREFIX)
+                if is_song_key(file.key)
+            )
+    except SettingProblem as problem:
+        return dg.SensorResult(skip_reason=problem.message)
     previous = json.loads(context.cursor) if context.cursor else {}
     cursor = json.dumps({"digest": digest, "song_files": count})
     if count == 0:

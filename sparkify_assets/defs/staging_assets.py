@@ -7,6 +7,7 @@ from sparkify_assets.defs.resources import SourceResource, WarehouseResource
 from sparkify_assets.defs.retry_policies import warehouse_retry_policy
 from sparkify_assets.lib.asset_results import table_check_specs, table_materialization
 from sparkify_assets.lib.load_window import LoadWindow
+from sparkify_assets.lib.setting_problems import reported_source_problems
 from sparkify_assets.lib.source_tree import SourceFileMissing
 from sparkify_assets.lib.table_documentation import table_definition_metadata
 
@@ -40,9 +41,10 @@ def staging_events(
     with warehouse.open() as connection:
         connection.ensure_tables()
         try:
-            report = connection.load_event_days(
-                tree, window, run_id=context.run.run_id, log=context.log.info
-            )
+            with reported_source_problems(tree.url):  # no bucket, no access: fail at once
+                report = connection.load_event_days(
+                    tree, window, run_id=context.run.run_id, log=context.log.info
+                )
         except SourceFileMissing as missing:
             raise dg.Failure(
                 description=f"Cannot load log dates {window}: {missing}",
@@ -88,7 +90,10 @@ def staging_songs(
     tree = source.tree()
     with warehouse.open() as connection:
         connection.ensure_tables()
-        report = connection.load_song_catalog(tree, run_id=context.run.run_id, log=context.log.info)
+        with reported_source_problems(tree.url):  # no bucket, no access: fail at once
+            report = connection.load_song_catalog(
+                tree, run_id=context.run.run_id, log=context.log.info
+            )
         return table_materialization(
             connection,
             "staging_songs",

@@ -35,14 +35,16 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import json
 import re
 import socket
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import dagster as dg
@@ -53,6 +55,11 @@ from sparkify_assets.lib.load_window import LoadWindow
 from sparkify_assets.lib.quarantine import RAW_TEXT_LIMIT
 from sparkify_assets.lib.redshift_upkeep import upkeep_plan
 from sparkify_assets.lib.schema_versions import VERSION_TABLE
+from sparkify_assets.lib.setting_problems import (
+    PASSWORD_SETTING,
+    WAREHOUSE_SETTING,
+    SettingProblem,
+)
 from sparkify_assets.lib.source_layout import SONG_PREFIX
 from sparkify_assets.lib.source_tree import SourceTree
 from sparkify_assets.lib.sql_files import SqlStatement, statement
@@ -69,6 +76,11 @@ from sparkify_assets.lib.warehouse import (
     schema_version_statements,
 )
 from sparkify_assets.lib.warehouse_connection import WarehouseSettings
+
+if TYPE_CHECKING:
+    from sparkify_assets.lib.backup_datasets import BackupPart
+    from sparkify_assets.lib.backup_location import BackupLocation
+    from sparkify_assets.lib.warehouse_backup import RestorePlan
 
 ENGINE = "redshift"
 DEFAULT_PORT = 5439
@@ -96,7 +108,15 @@ _LITERAL_PATTERNS = {
     "jsonpaths": re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*()=+,@/-]*)?$"),
     "iam_role": re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$"),
     "region": re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$"),
+    "target": re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*()=+,@/-]*)?$"),
+    "manifest": re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*()=+,@/-]*)?$"),
+    "kms_key_id": re.compile(
+        r"^(arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-\d:\d{12}:(key|alias)/[A-Za-z0-9/_-]{1,256}"
+        r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|alias/[A-Za-z0-9/_-]{1,256})$"
+    ),
 }
+_QUERY_PARAMETER = re.compile(r"%\((?P<name>[a-z_]+)\)s")
+BACKUP_RESTORE_FOLDER = "_restore"  # COPY manifests of a running restore, deleted after it
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 _TABLE_NAME = re.compile(r"^[a-z_]+$")
 _SCHEMA_NAME = re.compile(r"^sparkify_smoke_[a-z0-9]{6,32}$")
@@ -223,6 +243,32 @@ def _error_from_driver(
         sqlstate=sqlstate,
         server_message=message,
         retryable=retryable,
+    )
+
+
+def _connect_problem(error: RedshiftError, target: object) -> SettingProblem:
+    """The SettingProblem of a failed connection: a refused login or a missing database fails at
+    once; a network fault or a cluster that is starting may heal, so the retry policy applies."""
+    state, message = error.sqlstate, error.server_message
+    if state.startswith("28") or "authentication" in message.lower():
+        return SettingProblem(
+            f"{PASSWORD_SETTING}: Redshift at {target} refused the login ({message}). Set"
+            f" {PASSWORD_SETTING} (unset: IAM authentication with your AWS credentials), or fix"
+            f" the user in {WAREHOUSE_SETTING}.",
+            setting=PASSWORD_SETTING,
+        )
+    if state == "3D000":
+        return SettingProblem(
+            f"{WAREHOUSE_SETTING}: {message} on Redshift at {target}. Name an existing"
+            f" database in {WAREHOUSE_SETTING}.",
+            setting=WAREHOUSE_SETTING,
+        )
+    return SettingProblem(
+        f"{WAREHOUSE_SETTING}: cannot reach Redshift at {target} ({message}). Check that the"
+        f" cluster is available (redshift_cluster_status) and the host and port in"
+        f" {WAREHOUSE_SETTING}.",
+        setting=WAREHOUSE_SETTING,
+        can_heal=error.retryable,
     )
 
 
@@ -423,13 +469,47 @@ def render_copy(sql: SqlStatement, **values: str) -> str:
 
     Redshift's COPY takes no bind parameters; every value must match its strict pattern
     (``_LITERAL_PATTERNS``), which no quote, backslash or whitespace can pass."""
+    return _render(sql, values, {})
+
+
+def render_unload(
+    sql: SqlStatement, *, query: SqlStatement, params: Mapping[str, object], **values: str
+) -> str:
+    """The UNLOAD ``sql``: ``{query}`` becomes ``query`` as one string literal (its ``%(name)s``
+    parameters written as DATE / TIMESTAMP literals, its quotes doubled), every other placeholder a
+    quoted literal of ``values`` as in :func:`render_copy`."""
+    return _render(sql, values, {"query": unload_query_literal(query, params)})
+
+
+def unload_query_literal(query: SqlStatement, params: Mapping[str, object]) -> str:
+    """``query`` as the quoted literal UNLOAD takes. Only dates and timestamps may be parameters
+    (the backup windows): each is written from a ``date``/``datetime`` object by this code."""
+    body = _without_doc(query)
+    if "\\" in body or "{" in body or "--" in body:
+        raise ValueError(f"{query.key} cannot be quoted for UNLOAD (a backslash, brace or comment)")
+
+    def literal(match: re.Match[str]) -> str:
+        value = params[match["name"]]
+        if isinstance(value, datetime):
+            return f"TIMESTAMP '{value:%Y-%m-%d %H:%M:%S}'"
+        if isinstance(value, date):
+            return f"DATE '{value.isoformat()}'"
+        raise ValueError(f"{query.key}: parameter {match['name']} is not a date or a timestamp")
+
+    rendered = _QUERY_PARAMETER.sub(literal, body)
+    return "'" + rendered.replace("'", "''") + "'"
+
+
+def _render(sql: SqlStatement, values: Mapping[str, str], rendered: Mapping[str, str]) -> str:
     body = _without_doc(sql)
     names = set(_PLACEHOLDER.findall(body))
-    if names != set(values):
-        raise ValueError(f"{sql.key} takes {sorted(names)}, got {sorted(values)}")
+    if names != set(values) | set(rendered):
+        raise ValueError(f"{sql.key} takes {sorted(names)}, got {sorted({*values, *rendered})}")
 
     def literal(match: re.Match[str]) -> str:
         name = match.group(1)
+        if name in rendered:
+            return rendered[name]
         value = values[name]
         pattern = _LITERAL_PATTERNS.get(name)
         if pattern is None or not pattern.fullmatch(value):
@@ -643,15 +723,18 @@ class RedshiftWarehouse(Warehouse):
                 else None
             )
         except ValueError as error:  # a configuration mistake: retrying cannot fix it
-            raise dg.Failure(
-                description=f"Redshift settings: {error}", allow_retries=False
+            raise SettingProblem(
+                f"Redshift settings: {error}.", setting=WAREHOUSE_SETTING
             ) from None
         secrets = (settings.password,)
         try:
             connection = open_connection(arguments)
         except (redshift_connector.Error, OSError) as error:
-            raise _error_from_driver(
-                f"connect to {target}", error, secrets, action="could not be opened"
+            raise _connect_problem(
+                _error_from_driver(
+                    f"connect to {target}", error, secrets, action="could not be opened"
+                ),
+                target,
             ) from None
         connection.autocommit = False
         warehouse = cls(
@@ -1048,6 +1131,116 @@ class RedshiftWarehouse(Warehouse):
         refused = int(counts["refused"] or 0) + len(rejections)  # type: ignore[call-overload]
         log(f"{SONG_PREFIX}: {accepted} song files loaded, {refused} quarantined")
         return LoadReport([FileLoad(SONG_PREFIX, accepted, refused)])
+
+    # -- backups -----------------------------------------------------------------------------------
+
+    def _iam_role(self, purpose: str) -> str:
+        if not self.iam_role_arn:
+            raise dg.Failure(
+                description=(
+                    f"Redshift {purpose} needs an IAM role that can reach the backup prefix: set"
+                    " SPARKIFY_REDSHIFT_IAM_ROLE_ARN (see infra/policies/"
+                    "redshift_s3_backup_write_policy.json for what it must allow)."
+                ),
+                allow_retries=False,
+            )
+        return self.iam_role_arn
+
+    def run_unload(self, session: RedshiftSession, key: str, text: str) -> None:
+        """Runs one rendered UNLOAD. (Offline tests replace this, and only this: no Redshift.)"""
+        session.execute_rendered(key, text)
+
+    def export_backup(
+        self,
+        parts: Sequence[BackupPart],
+        location: BackupLocation,
+        *,
+        file_prefix: str,
+        log: Log,
+    ) -> dict[str, int]:
+        literals = {"iam_role": self._iam_role("UNLOAD"), **self._copy_literals()}
+        kms_key_id = location.kms_key_id
+        unload = statement(
+            "redshift/backup.unload_sse_kms" if kms_key_id else "redshift/backup.unload_sse_s3"
+        )
+        if kms_key_id:
+            literals["kms_key_id"] = kms_key_id
+        counts: dict[str, int] = {}
+        # One transaction: every UNLOAD and count reads the same snapshot (serializable isolation).
+        with self.transaction() as session:
+            for part in parts:
+                params = part.sql_params()
+                (counted,) = session.query(part.dataset.count, params)
+                counts[part.folder] = int(counted["row_count"])  # type: ignore[call-overload]
+                text = render_unload(
+                    unload,
+                    query=part.dataset.export,
+                    params=params,
+                    target=location.s3_url(f"{part.folder}/{file_prefix}"),
+                    **literals,
+                )
+                self.run_unload(session, unload.key, text)
+                log(f"{part.folder}: UNLOAD of {counts[part.folder]} rows")
+        return counts
+
+    def restore_backup(
+        self, plan: RestorePlan, location: BackupLocation, *, log: Log
+    ) -> dict[str, int]:
+        from sparkify_assets.lib.warehouse_backup import BackupError
+
+        iam_role = self._iam_role("COPY from a backup")
+        folder = f"{BACKUP_RESTORE_FOLDER}/{uuid.uuid4().hex}"
+        manifests: dict[str, str] = {}
+        try:
+            # 1. A COPY manifest per table (COPY from Parquet wants each file's content_length).
+            for table in plan.tables:
+                entries = [
+                    {
+                        "url": location.s3_url(stored.key),
+                        "mandatory": True,
+                        "meta": {"content_length": stored.size},
+                    }
+                    for part in plan.parts
+                    if part.part.dataset.table == table
+                    for stored in part.files
+                ]
+                if entries:
+                    key = f"{folder}/{table}.manifest"
+                    location.put_bytes(key, json.dumps({"entries": entries}).encode("utf-8"))
+                    manifests[table] = location.s3_url(key)
+            # 2. COPY into temporary copies of the tables: no lock is held while S3 is read.
+            with self.transaction() as session:
+                for table in plan.tables:
+                    session.execute(statement(f"redshift/backup.drop_restored_{table}"))
+                    session.execute(statement(f"redshift/backup.create_restored_{table}"))
+                    if table in manifests:
+                        copy = statement(f"redshift/backup.copy_restored_{table}")
+                        text = render_copy(copy, manifest=manifests[table], iam_role=iam_role)
+                        self.run_copy(session, copy.key, text)
+                        log(f"{table}: COPY of the backup's Parquet files")
+            # 3. Replace the rows in one transaction holding the tables' locks.
+            expected = plan.expected_rows()
+            restored: dict[str, int] = {}
+            window = plan.window.sql_params() if plan.window else {}
+            with self.transaction() as session:
+                for table in plan.tables:
+                    session.lock_for_write(table)
+                for dataset in plan.datasets:
+                    session.execute(
+                        statement(dataset.delete_statement), window if dataset.is_daily else None
+                    )
+                for table in plan.tables:
+                    restored[table] = session.execute(
+                        statement(f"redshift/backup.insert_restored_{table}")
+                    )
+                if restored != expected:
+                    raise BackupError(
+                        f"the restore loaded {restored} rows, the backup's manifests list"
+                        f" {expected}: rolled back, the warehouse is unchanged"
+                    )
+            return restored
+        finally:
+            location.delete([stored.key for stored in location.list(f"{folder}/")])
 
 
 def _text(value: object) -> str:

@@ -12,8 +12,7 @@ When a release changes a table's DDL, it adds the migration file and raises ``CU
 
 from __future__ import annotations
 
-import dagster as dg
-
+from sparkify_assets.lib.setting_problems import SettingProblem
 from sparkify_assets.lib.sql_files import SqlStatement, load_file, sql_root
 
 VERSION_TABLE = "sparkify_schema_version"
@@ -31,9 +30,10 @@ CURRENT_VERSION = max(VERSIONS)
 UNVERSIONED = 1
 
 
-class SchemaVersionMismatch(dg.Failure):
-    """The warehouse is at another schema version than this release's; the description says what
-    to do. Not retried: only a migration (or the right release) changes it."""
+class SchemaVersionMismatch(SettingProblem):
+    """The warehouse is at another schema version than this release's; the message says what to
+    do (``sparkify`` prints it and exits 2). Not retried: only a migration (or the right release)
+    changes it."""
 
     def __init__(self, found: int, location: str) -> None:
         self.found = found
@@ -48,11 +48,7 @@ class SchemaVersionMismatch(dg.Failure):
                 f"The warehouse {location} has schema version {found}, newer than this release's"
                 f" {CURRENT_VERSION}: install the release that created it (or a newer one)."
             )
-        super().__init__(description=message, allow_retries=False)
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
+        super().__init__(message, setting="the warehouse's schema version")
 
 
 def migration_statements(engine: str, version: int) -> list[SqlStatement]:

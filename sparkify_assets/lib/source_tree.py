@@ -34,6 +34,10 @@ class SourceFileMissing(FileNotFoundError):
     """A file the load needs is not in the source tree."""
 
 
+class SourceDirectoryMissing(SourceFileMissing):
+    """The source tree's local directory does not exist."""
+
+
 @dataclass(frozen=True)
 class SourceFile:
     """One file of the tree. ``version`` changes when the content does (an ETag, or mtime+size)."""
@@ -103,7 +107,7 @@ class LocalSourceTree:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         if not self.root.is_dir():
-            raise SourceFileMissing(f"source directory {self.root} does not exist")
+            raise SourceDirectoryMissing(f"source directory {self.root} does not exist")
 
     @property
     def url(self) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import ClassVar, Protocol, Self
+from typing import TYPE_CHECKING, ClassVar, Protocol, Self
 
 from sparkify_assets.lib.load_window import LoadWindow
 from sparkify_assets.lib.schema_versions import (
@@ -27,6 +27,11 @@ from sparkify_assets.lib.schema_versions import (
 )
 from sparkify_assets.lib.source_tree import SourceTree
 from sparkify_assets.lib.sql_files import SqlStatement, load_file, sql_root, statement
+
+if TYPE_CHECKING:  # the backup modules import this one
+    from sparkify_assets.lib.backup_datasets import BackupPart
+    from sparkify_assets.lib.backup_location import BackupLocation
+    from sparkify_assets.lib.warehouse_backup import RestorePlan
 
 # Every table the project creates, in creation order. Identifiers that reach SQL text (LOCK) must be
 # one of these.
@@ -230,6 +235,28 @@ class Warehouse(ABC):
     @abstractmethod
     def load_song_catalog(self, tree: SourceTree, *, run_id: str, log: Log) -> LoadReport:
         """Replaces staging_songs (and the song quarantine rows) in one transaction."""
+
+    @abstractmethod
+    def export_backup(
+        self,
+        parts: Sequence[BackupPart],
+        location: BackupLocation,
+        *,
+        file_prefix: str,
+        log: Log,
+    ) -> dict[str, int]:
+        """Writes each part's rows (its data set's export query, sql/backup/export.sql) as Parquet
+        files named ``<part.folder>/<file_prefix>…`` in ``location``, every part from one
+        consistent snapshot of the warehouse; returns the row count of each part (by folder),
+        counted in that snapshot."""
+
+    @abstractmethod
+    def restore_backup(
+        self, plan: RestorePlan, location: BackupLocation, *, log: Log
+    ) -> dict[str, int]:
+        """In one transaction holding the tables' write locks, deletes the rows ``plan``
+        replaces and loads its files; returns the rows loaded per table. Rolls back and raises
+        when a table did not get the rows the plan expects."""
 
     def describe_table(self, table: str) -> TableDescription:
         """Columns, types and documentation of one table, as the database has them (from the

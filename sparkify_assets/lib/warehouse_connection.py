@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import dagster as dg
-
 from sparkify_assets.lib.connection_secrets import refuse_password_in_url
 from sparkify_assets.lib.embedded_postgres import EmbeddedPostgres
 from sparkify_assets.lib.postgres_warehouse import PostgresWarehouse
+from sparkify_assets.lib.setting_problems import WAREHOUSE_SETTING, SettingProblem
 from sparkify_assets.lib.warehouse import Warehouse, checked_schema_name
 
 DEFAULT_SCHEMA = "public"
@@ -47,14 +46,15 @@ def connect_warehouse(settings: WarehouseSettings) -> Warehouse:
                 password_setting="SPARKIFY_WAREHOUSE_PASSWORD",
             )
         except ValueError as error:  # a configuration mistake: retrying cannot fix it
-            raise dg.Failure(description=str(error), allow_retries=False) from None
+            raise SettingProblem(str(error), setting=WAREHOUSE_SETTING) from None
     if scheme in ("postgresql", "postgres"):
         return PostgresWarehouse(url, password=settings.password, schema=schema)
     if scheme == "redshift":
         from sparkify_assets.lib.redshift_warehouse import RedshiftWarehouse
 
         return RedshiftWarehouse.connect(settings)
-    raise ValueError(
-        "SPARKIFY_WAREHOUSE_URL must be postgresql://..., redshift://... or empty (embedded "
-        f"PostgreSQL); got a URL with scheme {scheme or '(none)'!r}"
+    raise SettingProblem(
+        f"{WAREHOUSE_SETTING} must be postgresql://..., redshift://... or empty (the embedded"
+        f" PostgreSQL); got a URL with scheme {scheme or '(none)'!r}.",
+        setting=WAREHOUSE_SETTING,
     )
