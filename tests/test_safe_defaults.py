@@ -138,7 +138,7 @@ def test_sparkify_build_exits_2_with_one_message(warehouse_url: str, tmp_path: P
     assert build.returncode == 2, build.stdout[-2000:] + build.stderr[-2000:]
     assert build.stdout == ""
     [line] = build.stderr.strip().splitlines()
-    assert line.startswith("sparkify build: ") and REFUSAL in line
+    assert line.startswith("sparkify: ") and REFUSAL in line
     assert _tables(warehouse_url, "public") == set()
     assert not (tmp_path / "home" / "sample_source").exists()  # no sample data generated
 

@@ -89,9 +89,9 @@ class SourceResource(dg.ConfigurableResource):
 
     def tree(self) -> SourceTree:
         """The source tree; a SettingProblem when SPARKIFY_SOURCE_URL names none."""
-        problem = self.configuration_problem()
-        if problem:
-            raise SettingProblem(problem, setting=SOURCE_SETTING)
+        refused = self.configuration_problem()  # a real warehouse and no source: never the sample
+        if refused:
+            raise SettingProblem(refused, setting=SOURCE_SETTING)
         if not self.url:
             return open_source_tree(str(default_sample_source(sparkify_home())))
         try:

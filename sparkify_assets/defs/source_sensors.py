@@ -46,9 +46,6 @@ def _partition_days() -> tuple[date, date]:
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def log_data_sensor(context: dg.SensorEvaluationContext, source: SourceResource) -> dg.SensorResult:
-    problem = source.configuration_problem()
-    if problem:  # a refused configuration: nothing is listed or requested
-        return dg.SensorResult(skip_reason=problem)
     cursor = LogFileCursor.from_json(context.cursor)
     started_at = time.time()
     first_day, last_day = _partition_days()
