@@ -19,7 +19,7 @@ from sparkify_assets.defs.resources import SourceResource, WarehouseResource
 from sparkify_assets.defs.source_sensors import log_data_sensor, song_data_sensor
 from sparkify_assets.lib import deployment_mode as modes
 from sparkify_assets.lib.sample_data import SampleSpec, write_sample_source
-from tests.conftest import SMALL_SPEC
+from tests.conftest import SMALL_SPEC, resources_for
 
 REFUSAL = "SPARKIFY_SOURCE_URL is not set"
 SPARKIFY = str(Path(sys.executable).parent / "sparkify")
@@ -94,6 +94,7 @@ def test_a_run_is_refused_when_resources_are_set_up(warehouse_url: str) -> None:
         list(defs.assets or []),  # type: ignore[arg-type]
         selection=["staging_songs"],
         resources={
+            **resources_for(warehouse_url, ""),
             "source": SourceResource(url="", warehouse_url=warehouse_url),
             "warehouse": WarehouseResource(url=warehouse_url),
         },
@@ -148,6 +149,7 @@ def _catalog_in(warehouse_url: str, source: Path, schema: str) -> dg.ExecuteInPr
         list(defs.assets or []),  # type: ignore[arg-type]
         selection=["staging_songs", "songs", "artists"],
         resources={
+            **resources_for(warehouse_url, source),
             "source": SourceResource(url=str(source), warehouse_url=warehouse_url),
             "warehouse": WarehouseResource(url=warehouse_url, schema_name=schema),
         },
@@ -188,7 +190,7 @@ def test_a_schema_that_is_not_a_plain_identifier_is_refused(
         list(defs.assets or []),  # type: ignore[arg-type]
         selection=["staging_songs"],
         resources={
-            "source": SourceResource(url=str(small_source)),
+            **resources_for(warehouse_url, small_source),
             "warehouse": WarehouseResource(url=warehouse_url, schema_name=schema or " "),
         },
         raise_on_error=False,
