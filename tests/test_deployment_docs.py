@@ -136,7 +136,11 @@ def deployment(
             "DAGSTER_PG_URL": _sqlalchemy_url(instance_url),
             "BACKUP_DIR": str(tmp_path / "backups"),
         }
-        for name in ("SPARKIFY_REDSHIFT_IAM_ROLE_ARN", "SPARKIFY_ALERT_SNS_TOPIC_ARN"):
+        for name in (
+            "SPARKIFY_REDSHIFT_IAM_ROLE_ARN",
+            "SPARKIFY_ALERT_SNS_TOPIC_ARN",
+            "SPARKIFY_BACKUP_URL",
+        ):
             settings.pop(name)  # no AWS here
         (etc / "sparkify.env").write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
         (etc / "secrets.env").write_text(f"DAGSTER_PG_URL={settings['DAGSTER_PG_URL']}\n")
