@@ -1,4 +1,10 @@
-"""``sparkify``: build the warehouse, generate sample data, stop the embedded PostgreSQL server."""
+"""``sparkify``: build the warehouse, run Dagster on the project's instance, generate sample data,
+stop the embedded PostgreSQL server.
+
+Every command that uses Dagster uses the project's own instance (``$SPARKIFY_HOME/dagster_home``,
+storage on PostgreSQL; see ``lib/dagster_instance.py``): ``build``'s runs show in the UI that
+``dev`` starts, and the sensors ``dev``/``daemon`` run remember what they have seen.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,15 @@ import sys
 import time
 import warnings
 from collections import Counter
+from pathlib import Path
 
 import dagster as dg
 
+from sparkify_assets.lib.dagster_instance import (
+    InstanceSettingError,
+    instance_environment,
+    prepare_instance,
+)
 from sparkify_assets.lib.load_window import LoadWindow
 from sparkify_assets.warehouse_build import (
     STAR_TABLES,
@@ -20,12 +32,46 @@ from sparkify_assets.warehouse_build import (
 )
 
 
-def _instance() -> dg.DagsterInstance | None:
-    """The persistent instance when DAGSTER_HOME is set (runs then show in ``dagster dev``);
-    otherwise None: each run gets an ephemeral one."""
-    if os.environ.get("DAGSTER_HOME"):
-        return dg.DagsterInstance.get()
-    return None
+def _project_instance() -> dg.DagsterInstance:
+    """The project's instance (its database started if it is the embedded server)."""
+    home = prepare_instance()
+    os.environ["DAGSTER_HOME"] = str(home)  # for anything in this process that asks Dagster
+    return dg.DagsterInstance.from_config(str(home))
+
+
+def _exec_on_instance(home: Path, command: list[str]) -> int:
+    """Replaces this process with ``command`` (a Dagster program of this environment) on the
+    instance at ``home``."""
+    program = Path(sys.executable).parent / command[0]
+    argv = [str(program) if program.exists() else command[0], *command[1:]]
+    os.execvpe(argv[0], argv, instance_environment(home))
+
+
+def dev(arguments: list[str]) -> int:
+    """The UI and the daemon (`dagster dev`) on the project's instance (options: dagster dev's)."""
+    home = prepare_instance()
+    return _exec_on_instance(
+        home, ["dagster", "dev", "-w", str(home / "workspace.yaml"), *arguments]
+    )
+
+
+def daemon(arguments: list[str]) -> int:
+    """The daemon alone (`dagster-daemon run`: sensors, automation, run queue) on the instance."""
+    home = prepare_instance()
+    workspace = str(home / "workspace.yaml")
+    return _exec_on_instance(home, ["dagster-daemon", "run", "-w", workspace, *arguments])
+
+
+def dagster_command(arguments: list[str]) -> int:
+    """Any `dagster` command on the project's instance, e.g. `sparkify dagster asset materialize
+    -m sparkify_assets.definitions --select ... --partition-range A...B`."""
+    return _exec_on_instance(prepare_instance(), ["dagster", *arguments])
+
+
+def instance(_: argparse.Namespace) -> int:
+    """Prints the instance's directory (for `export DAGSTER_HOME=$(sparkify instance)`)."""
+    print(prepare_instance())
+    return 0
 
 
 def _print_summary(outcome: BuildOutcome, defs: dg.Definitions, seconds: float) -> None:
@@ -66,7 +112,8 @@ def build(_: argparse.Namespace) -> int:
     from sparkify_assets.definitions import defs
 
     started = time.perf_counter()
-    outcome = build_warehouse(defs, instance=_instance())
+    with _project_instance() as dagster_instance:
+        outcome = build_warehouse(defs, instance=dagster_instance)
     _print_summary(outcome, defs, time.perf_counter() - started)
     return 0 if outcome.succeeded else 1
 
@@ -88,17 +135,30 @@ def generate(arguments: list[str]) -> int:
     return generate_main(arguments)
 
 
+PASS_THROUGH = {"generate": generate, "dev": dev, "daemon": daemon, "dagster": dagster_command}
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else argv
-    if arguments[:1] == ["generate"]:  # the generator parses its own options
-        return generate(arguments[1:])
+    if arguments[:1] and arguments[0] in PASS_THROUGH:  # these parse their own options
+        try:
+            return PASS_THROUGH[arguments[0]](arguments[1:])
+        except InstanceSettingError as error:
+            print(f"sparkify: {error}", file=sys.stderr)
+            return 2
     parser = argparse.ArgumentParser(prog="sparkify", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("build", help=build.__doc__).set_defaults(run=build)
+    commands.add_parser("instance", help=instance.__doc__).set_defaults(run=instance)
+    for name, command in PASS_THROUGH.items():
+        commands.add_parser(name, help=command.__doc__, add_help=False)
     commands.add_parser("stop-postgres", help=stop_postgres.__doc__).set_defaults(run=stop_postgres)
-    commands.add_parser("generate", help=generate.__doc__)
     args = parser.parse_args(arguments)
-    return int(args.run(args))
+    try:
+        return int(args.run(args))
+    except InstanceSettingError as error:
+        print(f"sparkify: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
-"""Building the whole warehouse through Dagster: the catalog, then every log date in the source.
+"""Building the whole warehouse through Dagster: the catalog, every log date in the source, then
+the analytics answers.
 
 Used by ``sparkify build`` (the README's first command) and by the benchmark. Each contiguous range
 of log dates (up to a year) is one run (the assets' single-run backfill policy), what a backfill
-launched from the UI does.
+launched from the UI does. Every asset is materialized, so that the sensors and the automation
+find nothing left to do when the daemon starts after a build.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import dagster as dg
 
 CATALOG_ASSETS = ("staging_songs", "songs", "artists")
 LOG_DATE_ASSETS = ("staging_events", "users", "songplays", "time")
+ANALYTICS_GROUP = "analytics"
 STAR_TABLES = ("staging_events", "staging_songs", "songplays", "users", "songs", "artists", "time")
 
 
@@ -109,8 +112,9 @@ def build_warehouse(
     log_level: str = "INFO",
 ) -> BuildOutcome:
     """Materializes every asset: the catalog once, then ``log_dates`` (default: every log date
-    in the source) one contiguous range per run. Stops at the first failed run. Without an
-    ``instance``, each run gets an ephemeral one of its own, dropped after the run."""
+    in the source) one contiguous range per run, then the analytics answers (when ``defs`` has
+    them). Stops at the first failed run. Without an ``instance``, each run gets an ephemeral
+    one of its own, dropped after the run."""
     all_resources = {**(defs.resources or {}), **(resources or {})}
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     assets = list(defs.assets or [])
@@ -120,7 +124,7 @@ def build_warehouse(
         log_dates = [day for day, _ in source.tree().log_files()]
     outcome.log_dates = sorted(set(log_dates))
 
-    def run(selection: Sequence[str], tags: dict[str, str] | None) -> bool:
+    def run(selection: Sequence[str] | dg.AssetSelection, tags: dict[str, str] | None) -> bool:
         with contextlib.ExitStack() as stack:
             run_instance = (
                 instance
@@ -129,7 +133,9 @@ def build_warehouse(
             )
             result = dg.materialize(
                 assets,  # type: ignore[arg-type]
-                selection=list(selection),
+                selection=selection
+                if isinstance(selection, dg.AssetSelection)
+                else list(selection),
                 resources=all_resources,
                 run_config=run_config,
                 instance=run_instance,
@@ -143,5 +149,8 @@ def build_warehouse(
         return outcome
     for first, last in contiguous_ranges(outcome.log_dates):
         if not run(LOG_DATE_ASSETS, partition_range_tags(first, last)):
-            break
+            return outcome
+    analytics = dg.AssetSelection.groups(ANALYTICS_GROUP)
+    if outcome.log_dates and analytics.resolve(assets):  # type: ignore[arg-type]
+        run(analytics, None)
     return outcome

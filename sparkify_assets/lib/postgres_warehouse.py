@@ -119,7 +119,7 @@ class PostgresWarehouse(Warehouse):
                 with tree.open(file) as stream:
                     loaded = session.copy_rows(copy_events, parser.rows(stream))
                 _quarantine(session, parser.rejected, "event", run_id, log_date=day)
-                report.files.append(FileLoad(file.key, loaded, len(parser.rejected)))
+                report.files.append(FileLoad(file.key, loaded, len(parser.rejected), file.version))
                 file_log(f"{file.key}: {loaded} events loaded, {len(parser.rejected)} quarantined")
             [needs] = session.query(
                 statement("postgres/copy.staging_events_needs_analyze"),

@@ -35,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -142,10 +142,14 @@ class LogFileCursor:
         started_at: float,
         first_day: date,
         last_day: date,
+        already_loaded: Mapping[str, str] | None = None,
     ) -> tuple[LogFileCursor, LogTick]:
         """The new cursor and the work found in ``listing``: every file under ``log_data/`` when
         ``full``, else the keys after ``last_key`` (the caller lists with ``StartAfter``).
-        ``first_day``..``last_day`` are the days that are partitions now."""
+        ``first_day``..``last_day`` are the days that are partitions now. On the first tick (no
+        cursor yet), a file whose version is its key's in ``already_loaded`` (key -> version
+        that the warehouse's latest load of that day read) is not new."""
+        loaded = already_loaded or {}
         tick = LogTick(full_listing=full)
         last_key = self.last_key
         recent = dict(self.recent)
@@ -185,15 +189,17 @@ class LogFileCursor:
             if last_key is None or file.key > last_key:
                 last_key = file.key
             if full:
-                is_new = (
-                    self.mark is None
-                    # a key never passed: found here if its upload outlasted SETTLE_SECONDS
-                    or (self.last_key is not None and file.key > self.last_key)
-                    or (
-                        file.last_modified >= self.mark
-                        and self.recent.get(file.key) != version_fingerprint(file.version)
+                if self.mark is None:  # the first tick
+                    is_new = loaded.get(file.key) != file.version
+                else:
+                    is_new = (
+                        # a key never passed: found here if its upload outlasted SETTLE_SECONDS
+                        (self.last_key is not None and file.key > self.last_key)
+                        or (
+                            file.last_modified >= self.mark
+                            and self.recent.get(file.key) != version_fingerprint(file.version)
+                        )
                     )
-                )
                 if is_new:
                     handle(file)
                 if new_mark is not None and file.last_modified >= new_mark:
