@@ -12,7 +12,7 @@ from sparkify_assets.defs.redshift_cluster_jobs import (
 from sparkify_assets.defs.resources import SourceResource, WarehouseResource
 from sparkify_assets.defs.source_sensors import log_data_sensor, song_data_sensor
 from sparkify_assets.defs.star_schema_automation import star_schema_automation_sensor
-from sparkify_assets.lib.environment import env_setting
+from sparkify_assets.lib.environment import env_int_setting, env_setting
 
 with warnings.catch_warnings():  # code references are a beta API; they work as documented
     warnings.simplefilter("ignore", dg.BetaWarning)
@@ -32,6 +32,9 @@ defs = dg.Definitions(
             url=env_setting("SPARKIFY_SOURCE_URL"),
             s3_endpoint_url=env_setting("SPARKIFY_S3_ENDPOINT_URL"),
             s3_region=env_setting("AWS_REGION"),
+            log_full_listing_interval_seconds=env_int_setting(
+                "SPARKIFY_LOG_FULL_LISTING_INTERVAL_SECONDS", 600
+            ),
         ),
         "warehouse": WarehouseResource(
             url=env_setting("SPARKIFY_WAREHOUSE_URL"),

@@ -18,7 +18,10 @@ import dagster as dg
 
 from sparkify_assets.defs.log_date_partitions import log_date_partitions
 from sparkify_assets.defs.resources import SourceResource
-from sparkify_assets.lib.loaded_log_files import loaded_log_file_versions
+from sparkify_assets.lib.loaded_source_versions import (
+    loaded_catalog_digest,
+    loaded_log_file_versions,
+)
 from sparkify_assets.lib.source_change_cursors import LogFileChange, LogFileCursor, catalog_digest
 from sparkify_assets.lib.source_layout import LOG_PREFIX, SONG_PREFIX, is_song_key
 from sparkify_assets.lib.source_listing import list_source_files
@@ -157,6 +160,11 @@ def song_data_sensor(
     cursor = json.dumps({"digest": digest, "song_files": count})
     if count == 0:
         return dg.SensorResult(skip_reason=f"no song file under {tree.url}/{SONG_PREFIX}")
+    if not previous and loaded_catalog_digest(context.instance, tree.url) == digest:
+        return dg.SensorResult(
+            skip_reason=f"song catalog already loaded by an earlier run ({count} files)",
+            cursor=cursor,
+        )
     if previous.get("digest") == digest:
         return dg.SensorResult(skip_reason=f"song catalog unchanged ({count} files)", cursor=cursor)
     context.log.info(

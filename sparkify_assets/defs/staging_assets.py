@@ -8,8 +8,14 @@ from sparkify_assets.defs.retry_policies import warehouse_retry_policy
 from sparkify_assets.lib.asset_results import table_check_specs, table_materialization
 from sparkify_assets.lib.dagster_instance import WAREHOUSE_POOL
 from sparkify_assets.lib.load_window import LoadWindow
-from sparkify_assets.lib.loaded_log_files import SOURCE_FILE_METADATA, SOURCE_VERSION_METADATA
-from sparkify_assets.lib.source_layout import log_date_of
+from sparkify_assets.lib.loaded_source_versions import (
+    CATALOG_DIGEST_METADATA,
+    SOURCE_FILE_METADATA,
+    SOURCE_VERSION_METADATA,
+)
+from sparkify_assets.lib.source_change_cursors import catalog_digest
+from sparkify_assets.lib.source_layout import SONG_PREFIX, is_song_key, log_date_of
+from sparkify_assets.lib.source_listing import list_source_files
 from sparkify_assets.lib.source_tree import SourceFileMissing
 from sparkify_assets.lib.table_documentation import table_definition_metadata
 
@@ -104,6 +110,12 @@ def staging_songs(
     context: dg.AssetExecutionContext, source: SourceResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     tree = source.tree()
+    # What the song sensor compares on its first tick; listed before the load reads the files.
+    digest, song_files = catalog_digest(
+        (file.key, file.version)
+        for file in list_source_files(tree, SONG_PREFIX)
+        if is_song_key(file.key)
+    )
     with warehouse.open() as connection:
         connection.ensure_tables()
         report = connection.load_song_catalog(tree, run_id=context.run.run_id, log=context.log.info)
@@ -116,5 +128,10 @@ def staging_songs(
                 "loaded_rows": report.rows_loaded,
                 "max_quarantine_share": source.max_quarantine_share,
             },
-            metadata={"source": tree.url, "rows_quarantined": report.rows_rejected},
+            metadata={
+                "source": tree.url,
+                "rows_quarantined": report.rows_rejected,
+                CATALOG_DIGEST_METADATA: digest,
+                "song_files": song_files,
+            },
         )

@@ -18,3 +18,10 @@ def env_setting(name: str, default: str = "") -> str:
     if os.environ.get(name):
         return dg.EnvVar(name)
     return default
+
+
+def env_int_setting(name: str, default: int) -> int:
+    """``EnvVar.int(name)`` when ``name`` is set in the environment, else ``default``."""
+    if os.environ.get(name):
+        return dg.EnvVar.int(name)
+    return default
