@@ -42,6 +42,7 @@ from sparkify_assets.warehouse_build import CATALOG_ASSETS, LOG_DATE_ASSETS
 
 SPARKIFY = str(Path(sys.executable).parent / "sparkify")
 MODULE = ["-m", "sparkify_assets.definitions"]
+LONG_DAYS = 2_859  # 2018-11-01 .. 2026-09-07: the long shape
 
 
 @dataclass
@@ -126,6 +127,8 @@ def history_tree(source: Path, history: list[date]) -> Path:
 
 def real_paths(shape: str, events: int, admin_url: str) -> None:
     spec = shape_spec(shape, events)
+    if shape == "long":  # as many days as the data, all of them partitions today
+        spec = replace(spec, days=LONG_DAYS, events_per_day=max(1, round(events / LONG_DAYS)))
     spec = replace(spec, days=spec.days + 1)  # one more day, for step 4
     source, _ = cached_source(spec)
     days = [spec.start + timedelta(days=n) for n in range(spec.days)]

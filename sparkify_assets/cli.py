@@ -15,25 +15,26 @@ import time
 import warnings
 from collections import Counter
 from pathlib import Path
-
-import dagster as dg
+from typing import TYPE_CHECKING
 
 from sparkify_assets.lib.dagster_instance import (
     InstanceSettingError,
     instance_environment,
     prepare_instance,
 )
-from sparkify_assets.lib.load_window import LoadWindow
-from sparkify_assets.warehouse_build import (
-    STAR_TABLES,
-    BuildOutcome,
-    build_warehouse,
-    initialized_resource,
-)
+
+# Dagster and the definitions are imported where used: `sparkify dev`, `daemon` and `dagster`
+# replace this process with a Dagster program, which imports them itself (seconds per command).
+if TYPE_CHECKING:
+    import dagster as dg
+
+    from sparkify_assets.warehouse_build import BuildOutcome
 
 
 def _project_instance() -> dg.DagsterInstance:
     """The project's instance (its database started if it is the embedded server)."""
+    import dagster as dg
+
     home = prepare_instance()
     os.environ["DAGSTER_HOME"] = str(home)  # for anything in this process that asks Dagster
     return dg.DagsterInstance.from_config(str(home))
@@ -75,6 +76,11 @@ def instance(_: argparse.Namespace) -> int:
 
 
 def _print_summary(outcome: BuildOutcome, defs: dg.Definitions, seconds: float) -> None:
+    import dagster as dg
+
+    from sparkify_assets.lib.load_window import LoadWindow
+    from sparkify_assets.warehouse_build import STAR_TABLES, initialized_resource
+
     warehouse = initialized_resource(defs.resources["warehouse"])  # type: ignore[index]
     print()
     print(f"Sparkify warehouse built in {seconds:.1f} s ({len(outcome.runs)} Dagster runs)")
@@ -108,6 +114,10 @@ def _print_summary(outcome: BuildOutcome, defs: dg.Definitions, seconds: float) 
 
 def build(_: argparse.Namespace) -> int:
     """Materializes every asset and prints rows per table and check outcomes."""
+    import dagster as dg
+
+    from sparkify_assets.warehouse_build import build_warehouse
+
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
     from sparkify_assets.definitions import defs
 
