@@ -89,7 +89,16 @@ def test_partition_range_materializes_in_one_run(
         planned = instance.get_records_for_run(
             runs[0].run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
         ).records
+        check = next(
+            k
+            for k in defs.resolve_asset_graph().asset_check_keys
+            if k.asset_key.path == ["songplays"]
+        )
+        executions = instance.event_log_storage.get_asset_check_execution_history(check, limit=10)
     assert len(runs) == 2  # the catalog run and ONE run for all the days
+    # One row per check and run (check_planning_event_log), updated by the check's result: not
+    # one "planned" row per day left behind.
+    assert [e.status.value for e in executions] == ["SUCCEEDED"]
     assert len(materialized) == SMALL_SPEC.days
     # The instance class's settings reached the CLI process: one planned event per asset, not
     # one per day and asset (the range run is the newest, runs[0]).

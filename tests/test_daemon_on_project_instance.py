@@ -262,6 +262,15 @@ def test_a_daemon_started_after_a_build_launches_nothing(
     instance.dispose()
 
 
+def test_no_check_is_partitioned() -> None:
+    """What check_planning_event_log relies on: it records one planned row per check and run."""
+    from sparkify_assets.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    assert graph.asset_check_keys
+    assert all(graph.get(key).partitions_def is None for key in graph.asset_check_keys)
+
+
 _LIST_INSTANCE = """
 import json
 import dagster as dg

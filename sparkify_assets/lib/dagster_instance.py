@@ -17,11 +17,12 @@ Where the runs, event log and schedules live (``instance_storage_target``):
   file refers to the variable (``password: {env: SPARKIFY_DAGSTER_STORAGE_PASSWORD}``), which every
   Dagster process then needs in its environment.
 
-The rest of ``dagster.yaml``: telemetry off; runs that write the warehouse share the pool
-``WAREHOUSE_POOL`` with a limit of one *run* (``granularity: run``), so sensor ranges, automation
-backfills and backfills launched from the UI wait in Dagster's run queue instead of piling up on
-table locks; and the instance class ``BatchedEventInstance`` (batched event writes in every
-process, see ``batched_event_instance``).
+The event log is dagster-postgres' with one change (``check_planning_event_log``: one planned row
+per check and run, not per check and day). The rest of ``dagster.yaml``: telemetry off; runs
+that write the warehouse share the pool ``WAREHOUSE_POOL`` with a limit of one *run*
+(``granularity: run``), so sensor ranges, automation backfills and backfills launched from the UI
+wait in Dagster's run queue instead of piling up on table locks; and the instance class
+``BatchedEventInstance`` (batched event writes in every process, see ``batched_event_instance``).
 """
 
 from __future__ import annotations
@@ -146,14 +147,30 @@ def instance_storage_target() -> StorageTarget:
     )
 
 
+STORAGE_CLASSES = (
+    ("run_storage", "dagster_postgres", "PostgresRunStorage"),
+    (
+        "event_log_storage",
+        "sparkify_assets.lib.check_planning_event_log",
+        "CheckPlanningEventLogStorage",
+    ),
+    ("schedule_storage", "dagster_postgres", "PostgresScheduleStorage"),
+)
+
+
 def instance_config(target: StorageTarget) -> dict[str, object]:
     """The content of the project's ``dagster.yaml``."""
+    postgres_db = target.postgres_db_config()
     return {
         "instance_class": {
             "module": "sparkify_assets.lib.batched_event_instance",
             "class": "BatchedEventInstance",
         },
-        "storage": {"postgres": {"postgres_db": target.postgres_db_config()}},
+        # Dagster's `storage: postgres:` shorthand, spelled out to name the event log's class.
+        **{
+            kind: {"module": module, "class": name, "config": {"postgres_db": postgres_db}}
+            for kind, module, name in STORAGE_CLASSES
+        },
         "telemetry": {"enabled": False},
         "concurrency": {"pools": {"granularity": "run", "default_limit": 1}},
     }
