@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import resource
 import statistics
 import sys
@@ -39,8 +40,9 @@ import psycopg
 from psycopg import sql as pgsql
 
 from sparkify_assets.definitions import defs
+from sparkify_assets.defs.backup_resource import BackupResource
 from sparkify_assets.defs.resources import SourceResource, WarehouseResource
-from sparkify_assets.lib.embedded_postgres import embedded_postgres_url
+from sparkify_assets.lib.embedded_postgres import EmbeddedPostgres
 from sparkify_assets.lib.load_window import LoadWindow
 from sparkify_assets.lib.postgres_warehouse import PostgresWarehouse
 from sparkify_assets.lib.project_home import sparkify_home
@@ -143,6 +145,7 @@ def dagster_build(source: Path, url: str, days: list[date]) -> tuple[Timings, di
     resources = {
         "warehouse": WarehouseResource(url=url),
         "source": SourceResource(url=str(source)),
+        "backup": BackupResource(),
     }
     with timings.stage("dagster build (catalog + events + checks)"):
         outcome = build_warehouse(
@@ -308,6 +311,7 @@ def incremental(history_events: list[int], admin_url: str) -> None:
             resources = {
                 "warehouse": WarehouseResource(url=url),
                 "source": SourceResource(url=str(source)),
+                "backup": BackupResource(),
             }
             history = build_warehouse(
                 defs,
@@ -367,9 +371,13 @@ def main(argv: list[str] | None = None) -> int:
         help="admin URL of the server to use (default: the embedded one)",
     )
     args = parser.parse_args(argv)
-    admin_url = args.postgres_url or embedded_postgres_url(
-        sparkify_home() / "pgdata", database="postgres"
-    )
+    admin_url = args.postgres_url
+    if not admin_url:
+        server = EmbeddedPostgres.for_home()
+        server.ensure_database("postgres")
+        admin_url = server.url("postgres")
+        # libpq (here and in the Dagster runs this process starts) reads it from the environment.
+        os.environ["PGPASSWORD"] = server.password
     if not args.skip_full_build:
         for shape in ["dense", "long"] if args.shape == "both" else [args.shape]:
             full_build(shape, args.events, admin_url, args.repeat)

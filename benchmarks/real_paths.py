@@ -36,8 +36,7 @@ from pathlib import Path
 import dagster as dg
 
 from benchmarks.full_build import cached_source, floor_build, fresh_database, shape_spec
-from sparkify_assets.lib.embedded_postgres import embedded_postgres_url
-from sparkify_assets.lib.project_home import sparkify_home
+from sparkify_assets.lib.embedded_postgres import EmbeddedPostgres
 from sparkify_assets.warehouse_build import CATALOG_ASSETS, LOG_DATE_ASSETS
 
 SPARKIFY = str(Path(sys.executable).parent / "sparkify")
@@ -220,9 +219,13 @@ def main(argv: list[str] | None = None) -> int:
         "--postgres-url", default="", help="admin URL of the server (default: the embedded one)"
     )
     args = parser.parse_args(argv)
-    admin_url = args.postgres_url or embedded_postgres_url(
-        sparkify_home() / "pgdata", database="postgres"
-    )
+    admin_url = args.postgres_url
+    if not admin_url:
+        server = EmbeddedPostgres.for_home()
+        server.ensure_database("postgres")
+        admin_url = server.url("postgres")
+        # libpq reads it from the environment, here and in the commands this process starts.
+        os.environ["PGPASSWORD"] = server.password
     for shape in ["dense", "long"] if args.shape == "both" else [args.shape]:
         real_paths(shape, args.events, admin_url)
     return 0

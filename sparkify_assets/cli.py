@@ -4,6 +4,9 @@ stop the embedded PostgreSQL server.
 Every command that uses Dagster uses the project's own instance (``$SPARKIFY_HOME/dagster_home``,
 storage on PostgreSQL; see ``lib/dagster_instance.py``): ``build``'s runs show in the UI that
 ``dev`` starts, and the sensors ``dev``/``daemon`` run remember what they have seen.
+
+A configuration or connection problem ends in one line naming the setting and the fix, exit
+status 2; a failed run or check exits 1. ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -12,16 +15,17 @@ import argparse
 import os
 import sys
 import time
-import warnings
+import traceback
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sparkify_assets.lib.dagster_instance import (
     InstanceSettingError,
     instance_environment,
     prepare_instance,
 )
+from sparkify_assets.lib.setting_problems import SettingProblem, reported_source_problems
 
 # Dagster and the definitions are imported where used: `sparkify dev`, `daemon` and `dagster`
 # replace this process with a Dagster program, which imports them itself (seconds per command).
@@ -30,12 +34,19 @@ if TYPE_CHECKING:
 
     from sparkify_assets.warehouse_build import BuildOutcome
 
+EXIT_FAILED = 1  # a run or an error-severity check failed
+EXIT_SETTING = 2  # a setting is wrong or a service is unreachable: the message says which
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
-def _project_instance() -> dg.DagsterInstance:
+
+def _instance() -> dg.DagsterInstance:
     """The project's instance (its database started if it is the embedded server)."""
     import dagster as dg
 
-    home = prepare_instance()
+    try:
+        home = prepare_instance()
+    except InstanceSettingError as error:
+        raise SettingProblem(str(error), setting="SPARKIFY_DAGSTER_STORAGE_URL") from None
     os.environ["DAGSTER_HOME"] = str(home)  # for anything in this process that asks Dagster
     return dg.DagsterInstance.from_config(str(home))
 
@@ -70,29 +81,17 @@ def dagster_command(arguments: list[str]) -> int:
 
 
 def instance(_: argparse.Namespace) -> int:
-    """Prints the instance's directory (for `export DAGSTER_HOME=$(sparkify instance)`)."""
-    print(prepare_instance())
+    """Prepares the instance and prints its directory (`export DAGSTER_HOME=...`)."""
+    try:
+        print(prepare_instance())
+    except InstanceSettingError as error:
+        raise SettingProblem(str(error), setting="SPARKIFY_DAGSTER_STORAGE_URL") from None
     return 0
 
 
-def _print_summary(outcome: BuildOutcome, defs: dg.Definitions, seconds: float) -> None:
+def _print_checks(outcome: BuildOutcome) -> None:
     import dagster as dg
 
-    from sparkify_assets.lib.load_window import LoadWindow
-    from sparkify_assets.warehouse_build import STAR_TABLES, initialized_resource
-
-    warehouse = initialized_resource(defs.resources["warehouse"])  # type: ignore[index]
-    print()
-    print(f"Sparkify warehouse built in {seconds:.1f} s ({len(outcome.runs)} Dagster runs)")
-    if outcome.log_dates:
-        print(
-            f"log dates: {outcome.log_dates[0]} .. {outcome.log_dates[-1]}"
-            f" ({len(outcome.log_dates)} days)"
-        )
-    with warehouse.open() as connection:
-        print(f"\n{'table':<16}{'rows':>12}")
-        for table in (*STAR_TABLES, "load_quarantine"):
-            print(f"{table:<16}{connection.row_count(table, LoadWindow.all_dates()):>12,}")
     evaluations = outcome.check_evaluations
     tally = Counter(
         "passed"
@@ -107,25 +106,80 @@ def _print_summary(outcome: BuildOutcome, defs: dg.Definitions, seconds: float) 
     for e in evaluations:
         if not e.passed:
             print(f"  {e.severity.value:<5} {e.asset_key.to_user_string()}.{e.check_name}")
-    for run in outcome.runs:
-        if not run.success:
-            print(f"run {run.run_id} failed: see the Dagster event log above")
 
 
-def build(_: argparse.Namespace) -> int:
+def _print_summary(outcome: BuildOutcome, warehouse: Any, seconds: float) -> int:
+    """Prints what the build did and returns the exit status. Queries the warehouse for row
+    counts only after every run succeeded: a failed run may mean the warehouse is down."""
+    print()
+    failed_runs = [run for run in outcome.runs if not run.success]
+    if failed_runs:
+        print(f"Sparkify warehouse build FAILED after {seconds:.1f} s ({len(outcome.runs)} runs)")
+        for run in failed_runs:
+            for step, message in run.step_failures.items():
+                print(f"  {step}: {message}")
+            if not run.step_failures:
+                print(f"  run {run.run_id} failed: see the Dagster event log above")
+        _print_checks(outcome)
+        return EXIT_FAILED
+    from sparkify_assets.lib.load_window import LoadWindow
+    from sparkify_assets.warehouse_build import STAR_TABLES
+
+    print(f"Sparkify warehouse built in {seconds:.1f} s ({len(outcome.runs)} Dagster runs)")
+    if outcome.log_dates:
+        print(
+            f"log dates: {outcome.log_dates[0]} .. {outcome.log_dates[-1]}"
+            f" ({len(outcome.log_dates)} days)"
+        )
+    with warehouse.open() as connection:
+        print(f"\n{'table':<16}{'rows':>12}")
+        for table in (*STAR_TABLES, "load_quarantine"):
+            print(f"{table:<16}{connection.row_count(table, LoadWindow.all_dates()):>12,}")
+    _print_checks(outcome)
+    return 0 if outcome.succeeded else EXIT_FAILED
+
+
+def build(args: argparse.Namespace) -> int:
     """Materializes every asset and prints rows per table and check outcomes."""
-    import dagster as dg
-
-    from sparkify_assets.warehouse_build import build_warehouse
-
-    warnings.filterwarnings("ignore", category=dg.BetaWarning)
     from sparkify_assets.definitions import defs
+    from sparkify_assets.warehouse_build import build_warehouse, initialized_resource
+
+    resources = defs.resources or {}
+    source = initialized_resource(resources["source"])
+    warehouse = initialized_resource(resources["warehouse"])
+    # Settings first, before any run: a wrong one is one message, not a failed run per step.
+    tree = source.tree()
+    with reported_source_problems(tree.url):
+        log_dates = [day for day, _ in tree.log_files()]
+    with warehouse.open():
+        pass
 
     started = time.perf_counter()
-    with _project_instance() as dagster_instance:
-        outcome = build_warehouse(defs, instance=dagster_instance)
-    _print_summary(outcome, defs, time.perf_counter() - started)
-    return 0 if outcome.succeeded else 1
+    with _instance() as dagster_instance:
+        outcome = build_warehouse(
+            defs, instance=dagster_instance, log_dates=log_dates, log_level=args.log_level.upper()
+        )
+    return _print_summary(outcome, warehouse, time.perf_counter() - started)
+
+
+def restore(args: argparse.Namespace) -> int:
+    """Restores the warehouse (or --first-day..--last-day) from the backup (warehouse_restore)."""
+    from sparkify_assets.definitions import defs
+
+    config = {
+        "backup_url": args.backup_url or "",
+        "first_day": args.first_day or "",
+        "last_day": args.last_day or "",
+        "snapshot_date": args.snapshot_date or "",
+        **({"restore_snapshot": args.snapshot} if args.snapshot is not None else {}),
+    }
+    result = defs.get_job_def("warehouse_restore").execute_in_process(
+        run_config={"ops": {"restore_warehouse_from_backup": {"config": config}}},
+        instance=_instance(),
+        raise_on_error=False,
+    )
+    print("restore succeeded" if result.success else "restore failed: see the Dagster log above")
+    return 0 if result.success else EXIT_FAILED
 
 
 def stop_postgres(_: argparse.Namespace) -> int:
@@ -133,8 +187,14 @@ def stop_postgres(_: argparse.Namespace) -> int:
     from sparkify_assets.lib.embedded_postgres import stop_embedded_postgres
     from sparkify_assets.lib.project_home import sparkify_home
 
-    stopped = stop_embedded_postgres(sparkify_home() / "pgdata")
+    stopped = stop_embedded_postgres()
     print("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
+    legacy = sparkify_home() / "pgdata"
+    if (legacy / "PG_VERSION").exists():
+        print(
+            f"{legacy} is a server of an earlier version (no password, see docs/security.md):"
+            " stop it with its pg_ctl (`pg_ctl -D <that folder> stop`) and delete the folder"
+        )
     return 0
 
 
@@ -145,30 +205,89 @@ def generate(arguments: list[str]) -> int:
     return generate_main(arguments)
 
 
+def redshift_smoke(args: argparse.Namespace) -> int:
+    """Runs every kind of Redshift statement once on a tiny data set in a scratch schema and
+    prints each one's outcome (docs/redshift_first_run.md)."""
+    from sparkify_assets.lib.redshift_smoke import run_smoke, settings_from_environment
+
+    try:
+        settings = settings_from_environment(os.environ)
+    except ValueError as error:
+        print(f"redshift-smoke: {error}")
+        return 2
+    return run_smoke(settings, args.bucket_url, keep_schema=args.keep_schema)
+
+
 PASS_THROUGH = {"generate": generate, "dev": dev, "daemon": daemon, "dagster": dagster_command}
+
+
+def command_parser() -> argparse.ArgumentParser:
+    """The ``sparkify`` command line: its subcommands and options."""
+    parser = argparse.ArgumentParser(
+        prog="sparkify",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of a configuration error"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    build_command = commands.add_parser("build", help=build.__doc__, description=build.__doc__)
+    build_command.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        default="info",
+        help=(
+            "Dagster's console log level (default info: a line per file loaded; debug adds every"
+            " Dagster event, per day and per asset)"
+        ),
+    )
+    build_command.set_defaults(run=build)
+    commands.add_parser("stop-postgres", help=stop_postgres.__doc__).set_defaults(run=stop_postgres)
+    restoring = commands.add_parser("restore", help=restore.__doc__)
+    restoring.add_argument(
+        "--from", dest="backup_url", help="backup URL (default: SPARKIFY_BACKUP_URL)"
+    )
+    restoring.add_argument("--first-day", help="first log date to restore, YYYY-MM-DD")
+    restoring.add_argument("--last-day", help="last log date to restore, YYYY-MM-DD")
+    restoring.add_argument(
+        "--snapshot-date", help="dimension snapshot to restore (default: newest)"
+    )
+    restoring.add_argument(
+        "--snapshot",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="restore the dimension snapshot (default: yes for a full restore, no for a range)",
+    )
+    restoring.set_defaults(run=restore)
+    commands.add_parser("instance", help=instance.__doc__).set_defaults(run=instance)
+    for name, command in PASS_THROUGH.items():
+        commands.add_parser(name, help=command.__doc__, add_help=False)
+    smoke = commands.add_parser("redshift-smoke", help=redshift_smoke.__doc__)
+    smoke.add_argument("--bucket-url", required=True, help="s3://bucket/prefix to write to")
+    smoke.add_argument("--keep-schema", action="store_true", help="keep the scratch schema")
+    smoke.set_defaults(run=redshift_smoke)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else argv
-    if arguments[:1] and arguments[0] in PASS_THROUGH:  # these parse their own options
-        try:
-            return PASS_THROUGH[arguments[0]](arguments[1:])
-        except InstanceSettingError as error:
-            print(f"sparkify: {error}", file=sys.stderr)
-            return 2
-    parser = argparse.ArgumentParser(prog="sparkify", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("build", help=build.__doc__).set_defaults(run=build)
-    commands.add_parser("instance", help=instance.__doc__).set_defaults(run=instance)
-    for name, command in PASS_THROUGH.items():
-        commands.add_parser(name, help=command.__doc__, add_help=False)
-    commands.add_parser("stop-postgres", help=stop_postgres.__doc__).set_defaults(run=stop_postgres)
-    args = parser.parse_args(arguments)
+    debug = "--debug" in arguments
+    if debug:
+        arguments = [argument for argument in arguments if argument != "--debug"]
     try:
+        if arguments[:1] and arguments[0] in PASS_THROUGH:  # these parse their own options
+            return PASS_THROUGH[arguments[0]](arguments[1:])
+        args = command_parser().parse_args(arguments)
         return int(args.run(args))
     except InstanceSettingError as error:
         print(f"sparkify: {error}", file=sys.stderr)
-        return 2
+        return EXIT_SETTING
+    except SettingProblem as problem:
+        if debug:
+            traceback.print_exc()
+        print(f"sparkify: {problem.message}", file=sys.stderr)
+        return EXIT_SETTING
 
 
 if __name__ == "__main__":

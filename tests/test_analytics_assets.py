@@ -199,7 +199,7 @@ def _table_cells(markdown: str) -> list[list[str]]:
         if not line.startswith("|"):
             break
         cells = re.split(r"(?<!\\)\|", line.strip()[1:-1])
-        rows.append([c.strip().replace("\\|", "|").replace("\\\\", "\\") for c in cells])
+        rows.append([re.sub(r"\\(.)", r"\1", c.strip()) for c in cells])
     return rows
 
 
@@ -346,3 +346,35 @@ def test_markdown_table_escapes_pipes_and_caps_long_answers() -> None:
     table = markdown_table(rows, columns, max_rows=3)
     assert _table_cells(table) == [[f"A|B {n} next", f"{1000 + n:,}"] for n in range(3)]
     assert "First 3 of 5 rows" in table
+
+
+HOSTILE_TITLES = [
+    "![x](https://evil.example/pixel.png)",
+    "[Re-login](https://evil.example/login)",
+    "<img src=https://evil.example/x.png>",
+    "<a href='https://evil.example'>click</a>",
+    "https://evil.example/bare www.evil.example mail@evil.example",
+    "[ref]: https://evil.example",
+    "*bold* _em_ `code` ~~gone~~ &lt;entity&gt; | pipe \\ backslash",
+]
+
+
+@pytest.mark.parametrize("title", HOSTILE_TITLES)
+def test_hostile_song_title_renders_as_plain_text(title: str) -> None:
+    """Finding 8: a song title is data; in the answer table it must show as typed, never as a
+    link, image, HTML or formatting. Rendered by a CommonMark parser with GFM tables and
+    autolinks (linkify), as the Dagster UI renders markdown metadata."""
+    from markdown_it import MarkdownIt
+
+    columns = (AnswerColumn("title", "VARCHAR", ""), AnswerColumn("plays", "BIGINT", ""))
+    table = markdown_table([{"title": title, "plays": 3}], columns)
+    assert _table_cells(table) == [[title, "3"]]
+    renderer = MarkdownIt("commonmark", {"linkify": True}).enable(["table", "linkify"])
+    html = renderer.render(table)
+    assert "<img" not in html and "<a" not in html and "<em" not in html and "<code" not in html
+    assert "<strong" not in html and "<s>" not in html
+    tokens = [t for t in renderer.parse(table) if t.type == "inline"]
+    cell_texts = [
+        "".join(child.content for child in t.children or [] if child.type == "text") for t in tokens
+    ]
+    assert [title, "3"] == cell_texts[2:4]

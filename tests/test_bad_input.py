@@ -3,6 +3,7 @@ and the quarantine checks warn below the allowed share and fail above it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -10,11 +11,22 @@ import psycopg
 import pytest
 
 from sparkify_assets.definitions import defs
+from sparkify_assets.defs.backup_resource import BackupResource
 from sparkify_assets.defs.resources import SourceResource, WarehouseResource
 from sparkify_assets.lib.event_records import DUPLICATE_REASON, EventFileParser
 from tests.messy_source import BAD_EVENT_LINES, DAY, write_messy_source
 
 INSTANCE = dg.DagsterInstance.ephemeral()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _dispose_instance() -> Iterator[None]:
+    """Closes the instance's in-memory SQLite database with the module, not at interpreter
+    shutdown, where its held SQLAlchemy connection would be finalized in whatever order the
+    interpreter tears objects down (a suspected source of 'Cannot operate on a closed database'
+    tracebacks after pytest's summary)."""
+    yield
+    INSTANCE.dispose()
 
 
 def run_log(result: dg.ExecuteInProcessResult) -> list[str]:
@@ -40,6 +52,7 @@ def _run(
         resources={
             "warehouse": WarehouseResource(url=url),
             "source": SourceResource(url=str(root), max_quarantine_share=share),
+            "backup": BackupResource(),
         },
         raise_on_error=False,
     )

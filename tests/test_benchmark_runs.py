@@ -88,3 +88,17 @@ def test_real_paths_benchmark_prints_every_figure(
     ]
     assert [int(runs) for _, runs, _ in rows] == [3, 2, 1]
     assert all(0 < int(rss) < 4096 for _, _, rss in rows)
+
+
+def test_bounded_memory_benchmark_prints_peak_memory_per_input(
+    postgres_admin_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from benchmarks import bounded_memory
+
+    assert bounded_memory.main(["--size-mb", "3", "--postgres-url", postgres_admin_url]) == 0
+    printed = capsys.readouterr().out
+    rows = re.findall(
+        r"^\s+(a log day of junk lines|one song file)\s+3\s+([\d,]+)\s", printed, re.M
+    )
+    assert [label for label, _ in rows] == ["a log day of junk lines", "one song file"]
+    assert int(rows[0][1].replace(",", "")) > 10_000 and rows[1][1] == "1"

@@ -112,6 +112,8 @@ def test_sparkify_build_prints_the_summary(
     build = _run([SPARKIFY, "build"], env)
 
     assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+    assert "Warning" not in build.stdout + build.stderr  # quiet: no warning a user cannot act on
+    assert "DEBUG" not in build.stderr  # per-day event lines only with --log-level debug
     reference = reference_warehouse(small_source)
     lines = {
         line.split()[0]: line.split()[-1] for line in build.stdout.splitlines() if line.strip()

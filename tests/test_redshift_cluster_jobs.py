@@ -7,14 +7,16 @@ its policies, the security group and its ingress rules.
 
 moto's waiters succeed at once (a cluster is "available" as soon as it is created), moto ignores
 ``ManageMasterPassword`` and does not load AWS-managed policies: what that leaves unproven is listed
-in docs/redshift_cluster.md.
+in docs/cluster_security.md (and the README).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -49,12 +51,14 @@ from sparkify_assets.lib.redshift_cluster_operations import (
 )
 from sparkify_assets.lib.redshift_cluster_spec import (
     SPEC_PATH_ENV_VAR,
+    AccountContext,
     RedshiftClusterSpecError,
     default_spec_path,
     infra_directory,
     load_redshift_cluster_spec,
     render_permission_policy,
 )
+from tests.support import moto_redshift_additions
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_SPEC = REPO / "infra" / "redshift_cluster.toml"
@@ -65,7 +69,11 @@ ROLE = "sparkify-redshift-s3-read"
 POLICY = "sparkify-s3-read"
 SECURITY_GROUP = "sparkify-redshift-clients"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{ROLE}"
-DEFAULT_VPC_CIDR = "172.31.0.0/16"
+ALLOWED_CIDR = "172.31.0.0/20"  # the shipped spec's: the default VPC's first subnet
+ETL_USER = "sparkify_etl"
+ETL_DBUSER_ARN = f"arn:aws:redshift:{REGION}:{ACCOUNT}:dbuser:{CLUSTER}/{ETL_USER}"
+PARAMETER_GROUP = "sparkify-dwh-parameters"
+SCHEDULER_ROLE = "sparkify-redshift-scheduler"
 
 
 # ---- fixtures --------------------------------------------------------------------------------
@@ -80,6 +88,7 @@ def moto_endpoint() -> Iterator[str]:
 
 
 def _serve_moto() -> Iterator[str]:
+    moto_redshift_additions.install()  # the Redshift calls moto 5.2 lacks (see the module)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -115,6 +124,16 @@ class Aws:
         )["SecurityGroups"]
         assert len(groups) <= 1
         return groups[0] if groups else None
+
+    def project_s3_endpoints(self) -> list[dict[str, Any]]:
+        """The S3 gateway endpoints carrying the project's managed-by tag."""
+        endpoints = self.client("ec2").describe_vpc_endpoints()["VpcEndpoints"]
+        return [
+            endpoint
+            for endpoint in endpoints
+            if {"Key": "managed-by", "Value": "sparkify_assets"} in endpoint.get("Tags", [])
+            and endpoint["State"].lower() not in {"deleted", "deleting"}
+        ]
 
     def ingress_rules(self, group_id: str) -> list[dict[str, Any]]:
         rules = self.client("ec2").describe_security_group_rules(
@@ -349,17 +368,17 @@ def test_up_creates_an_encrypted_private_four_node_cluster_with_a_read_only_role
         "tcp",
         5439,
         5439,
-        DEFAULT_VPC_CIDR,
+        ALLOWED_CIDR,
     )
 
     # what the warehouse reads: redshift://user@host:port/db, the role ARN, the region
     metadata = run.output_metadata("redshift_cluster_available")
     host = cluster["Endpoint"]["Address"]
-    assert metadata["warehouse_url"] == f"redshift://sparkify_admin@{host}:5439/sparkify"
+    assert metadata["warehouse_url"] == f"redshift://{ETL_USER}@{host}:5439/sparkify"
     url = urlsplit(metadata["warehouse_url"])
     assert (url.scheme, url.username, url.hostname, url.port, url.path) == (
         "redshift",
-        "sparkify_admin",
+        ETL_USER,
         host,
         5439,
         "/sparkify",
@@ -371,7 +390,7 @@ def test_up_creates_an_encrypted_private_four_node_cluster_with_a_read_only_role
         host,
         5439,
         "sparkify",
-        "sparkify_admin",
+        ETL_USER,
     )
     assert (target.cluster_identifier, target.region) == (CLUSTER, REGION)
     assert metadata["iam_role_arn"] == ROLE_ARN
@@ -407,8 +426,10 @@ def test_up_twice_leaves_one_cluster_one_rule_and_says_what_it_reused(aws: Aws) 
 def test_up_reuses_a_cluster_created_elsewhere_and_moves_it_into_its_security_group(
     aws: Aws,
 ) -> None:
-    """A cluster made by the old scripts: public, in the default security group. ``up`` takes it
-    over: one cluster (no ClusterAlreadyExists surfaces), private, only the spec's group."""
+    """A cluster made by the old scripts: public, in the default security group. Without the
+    managed-by tag ``up`` refuses it and changes nothing; once an operator tags it, ``up`` takes it
+    over: one cluster (no ClusterAlreadyExists surfaces), private, only the spec's group, the
+    parameter group requiring SSL, enhanced VPC routing, audit logging."""
     redshift = aws.client("redshift")
     default_group = aws.client("ec2").describe_security_groups(
         Filters=[{"Name": "group-name", "Values": ["default"]}]
@@ -427,10 +448,32 @@ def test_up_reuses_a_cluster_created_elsewhere_and_moves_it_into_its_security_gr
         IamRoles=[ROLE_ARN],  # moto has no ModifyClusterIamRoles: see the documentation
     )
 
+    refused = run_job("redshift_cluster_up", cluster_resource())
+
+    assert not refused.result.success
+    assert f"Redshift cluster {CLUSTER} exists but does not carry the tag managed-by" in (
+        refused.failure()
+    )
+    assert aws.cluster()["PubliclyAccessible"] is True  # untouched
+    assert aws.security_group() is None  # nothing else was created either
+    assert error_code_of(aws.client("iam").get_role, RoleName=ROLE) == "NoSuchEntity"
+
+    redshift.create_tags(
+        ResourceName=f"arn:aws:redshift:{REGION}:{ACCOUNT}:cluster:{CLUSTER}",
+        Tags=[{"Key": "managed-by", "Value": "sparkify_assets"}],
+    )
     run = run_job("redshift_cluster_up", cluster_resource())
 
     assert run.result.success, run.messages
     cluster = aws.cluster()
+    assert cluster["EnhancedVpcRouting"] is True
+    assert [group["ParameterGroupName"] for group in cluster["ClusterParameterGroups"]] == [
+        PARAMETER_GROUP
+    ]
+    assert run.logged("applied at the next reboot")
+    assert aws.client("redshift").describe_logging_status(ClusterIdentifier=CLUSTER)[
+        "LoggingEnabled"
+    ]
     group = aws.security_group()
     assert group is not None
     assert [sg["VpcSecurityGroupId"] for sg in cluster["VpcSecurityGroups"]] == [group["GroupId"]]
@@ -442,7 +485,11 @@ def test_up_reuses_a_cluster_created_elsewhere_and_moves_it_into_its_security_gr
 def test_up_refuses_a_role_that_already_grants_more_than_the_spec(aws: Aws) -> None:
     iam = aws.client("iam")
     spec = load_redshift_cluster_spec(SHIPPED_SPEC)
-    iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=spec.trust_policy_document)
+    iam.create_role(  # the project's own role (tagged), widened by hand since
+        RoleName=ROLE,
+        AssumeRolePolicyDocument=spec.cluster_role(AccountContext(ACCOUNT, REGION)).trust_policy,
+        Tags=spec.tag_list(),
+    )
     broad = iam.create_policy(
         PolicyName="everything-in-s3",
         PolicyDocument=json.dumps(
@@ -457,7 +504,7 @@ def test_up_refuses_a_role_that_already_grants_more_than_the_spec(aws: Aws) -> N
     run = run_job("redshift_cluster_up", cluster_resource())
 
     assert not run.result.success
-    assert "grants more than the spec's read-only policy" in run.failure()
+    assert "grants more than the spec's policies" in run.failure()
     assert broad in run.failure()
     assert aws.client("redshift").describe_clusters()["Clusters"] == []  # nothing was created
     assert iam.list_role_policies(RoleName=ROLE)["PolicyNames"] == []  # nor widened/changed
@@ -467,7 +514,7 @@ def test_up_refuses_the_whole_internet_unless_the_spec_asks_for_it(
     aws: Aws, tmp_path: Path
 ) -> None:
     everyone = spec_variant(
-        tmp_path, {f'allowed_cidr = "{DEFAULT_VPC_CIDR}"': 'allowed_cidr = "0.0.0.0/0"'}
+        tmp_path, {f'allowed_cidr = "{ALLOWED_CIDR}"': 'allowed_cidr = "0.0.0.0/0"'}
     )
 
     refused = run_job("redshift_cluster_up", cluster_resource(everyone))
@@ -481,7 +528,7 @@ def test_up_refuses_the_whole_internet_unless_the_spec_asks_for_it(
     asked = spec_variant(
         tmp_path,
         {
-            f'allowed_cidr = "{DEFAULT_VPC_CIDR}"': 'allowed_cidr = "0.0.0.0/0"',
+            f'allowed_cidr = "{ALLOWED_CIDR}"': 'allowed_cidr = "0.0.0.0/0"',
             "allow_public_ingress = false": "allow_public_ingress = true",
         },
     )
@@ -502,7 +549,7 @@ def test_up_refuses_the_whole_internet_unless_the_spec_asks_for_it(
 def test_up_with_a_new_cidr_replaces_the_old_rule(aws: Aws, tmp_path: Path) -> None:
     assert run_job("redshift_cluster_up", cluster_resource()).result.success
     narrower = spec_variant(
-        tmp_path, {f'allowed_cidr = "{DEFAULT_VPC_CIDR}"': 'allowed_cidr = "203.0.113.7/32"'}
+        tmp_path, {f'allowed_cidr = "{ALLOWED_CIDR}"': 'allowed_cidr = "203.0.113.7/32"'}
     )
 
     run = run_job("redshift_cluster_up", cluster_resource(narrower))
@@ -512,7 +559,7 @@ def test_up_with_a_new_cidr_replaces_the_old_rule(aws: Aws, tmp_path: Path) -> N
     assert group is not None
     [rule] = aws.ingress_rules(group["GroupId"])
     assert rule["CidrIpv4"] == "203.0.113.7/32"
-    assert run.logged(f"from {DEFAULT_VPC_CIDR})")  # the revoked rule, named in the log
+    assert run.logged(f"from {ALLOWED_CIDR})")  # the revoked rule, named in the log
 
 
 def test_master_password_from_the_environment_never_appears_in_the_run(
@@ -587,8 +634,12 @@ def test_status_reports_state_endpoint_nodes_and_role(aws: Aws) -> None:
     assert status["number_of_nodes"] == 4
     assert status["iam_roles"] == [ROLE_ARN]
     assert status["iam_role_arn"] == ROLE_ARN
-    assert status["ingress"] == [f"tcp 5439-5439 from {DEFAULT_VPC_CIDR}"]
-    assert status["warehouse_url"].startswith("redshift://sparkify_admin@")
+    assert status["ingress"] == [f"tcp 5439-5439 from {ALLOWED_CIDR}"]
+    assert status["warehouse_url"].startswith(f"redshift://{ETL_USER}@")
+    assert status["audit_logging"] == "cloudwatch"
+    assert status["enhanced_vpc_routing"] is True
+    assert status["parameter_groups"] == [PARAMETER_GROUP]
+    assert status["scheduled_actions"] == []
 
 
 def test_pause_and_resume_are_idempotent(aws: Aws) -> None:
@@ -667,8 +718,13 @@ def test_down_removes_cluster_rule_group_policies_and_role(aws: Aws) -> None:
         )["SecurityGroupRules"]
         == []
     )
-    assert redshift.describe_cluster_snapshots(SnapshotType="manual")["Snapshots"] == []
-    assert run.logged("revoked ingress rule") and run.logged(f"from {DEFAULT_VPC_CIDR})")
+    [snapshot] = redshift.describe_cluster_snapshots(SnapshotType="manual")["Snapshots"]
+    assert snapshot["SnapshotIdentifier"].startswith("sparkify-dwh-final-")  # the default
+    assert error_code_of(
+        redshift.describe_cluster_parameter_groups, ParameterGroupName=PARAMETER_GROUP
+    ) == ("ClusterParameterGroupNotFound")
+    assert aws.project_s3_endpoints() == []
+    assert run.logged("revoked ingress rule") and run.logged(f"from {ALLOWED_CIDR})")
     assert run.logged(f"deleted inline policy {POLICY} of IAM role {ROLE}")
     assert run.logged(f"cluster {CLUSTER} is deleted")
 
@@ -684,23 +740,35 @@ def test_down_on_nothing_is_a_no_op_that_says_so(aws: Aws) -> None:
         "redshift_cluster_deleted",
         "redshift_cluster_network_access_removed",
         "redshift_cluster_iam_role_deleted",
+        "redshift_cluster_parameter_group_deleted",
     ):
-        assert run.output_metadata(step) == {"deleted": False}
+        assert run.output_metadata(step)["deleted"] is False
 
 
-def test_down_keeps_a_final_snapshot_when_the_spec_asks(aws: Aws, tmp_path: Path) -> None:
-    keep = spec_variant(tmp_path, {"final_snapshot = false": "final_snapshot = true"})
-    assert run_job("redshift_cluster_up", cluster_resource(keep)).result.success
+def test_down_skips_the_final_snapshot_only_when_told_and_says_so_loudly(
+    aws: Aws, tmp_path: Path
+) -> None:
+    skip = spec_variant(tmp_path, {"final_snapshot = true": "final_snapshot = false"})
+    assert run_job("redshift_cluster_up", cluster_resource(skip)).result.success
 
-    run = run_job("redshift_cluster_down", cluster_resource(keep))
+    run = run_job("redshift_cluster_down", cluster_resource(skip))
 
     assert run.result.success, run.messages
-    snapshots = aws.client("redshift").describe_cluster_snapshots(SnapshotType="manual")[
-        "Snapshots"
+    redshift = aws.client("redshift")
+    assert redshift.describe_cluster_snapshots(SnapshotType="manual")["Snapshots"] == []
+    assert redshift.describe_clusters()["Clusters"] == []
+    warnings = [
+        entry.user_message
+        for entry in run.instance.all_logs(run.result.run_id)
+        if entry.level == 30  # logging.WARNING
     ]
-    assert [snapshot["ClusterIdentifier"] for snapshot in snapshots] == [CLUSTER]
-    assert snapshots[0]["SnapshotIdentifier"].startswith("sparkify-dwh-final-")
-    assert aws.client("redshift").describe_clusters()["Clusters"] == []
+    assert any(
+        "NO FINAL SNAPSHOT" in warning and "gone for good" in warning for warning in warnings
+    )
+    assert run.output_metadata("redshift_cluster_deleted") == {
+        "deleted": True,
+        "final_snapshot": False,
+    }
 
 
 def test_down_detaches_policies_someone_else_attached_then_deletes_the_role(aws: Aws) -> None:
@@ -781,7 +849,7 @@ def test_duplicate_ingress_rule(aws: Aws) -> None:
         "IpProtocol": "tcp",
         "FromPort": 5439,
         "ToPort": 5439,
-        "IpRanges": [{"CidrIp": DEFAULT_VPC_CIDR}],
+        "IpRanges": [{"CidrIp": ALLOWED_CIDR}],
     }
     ec2 = aws.client("ec2")
     assert (
@@ -821,7 +889,11 @@ def test_create_request_lets_redshift_manage_the_password() -> None:
     assert request["Encrypted"] is True
     assert request["PubliclyAccessible"] is False
     assert (request["ClusterType"], request["NumberOfNodes"]) == ("multi-node", 4)
-    assert request["IamRoles"] == [ROLE_ARN] and request["DefaultIamRoleArn"] == ROLE_ARN
+    assert request["IamRoles"] == [ROLE_ARN]
+    assert "DefaultIamRoleArn" not in request  # a default role is offered to every user
+    assert request["ClusterParameterGroupName"] == PARAMETER_GROUP
+    assert request["EnhancedVpcRouting"] is True
+    assert request["AutomatedSnapshotRetentionPeriod"] == 7
     assert request["VpcSecurityGroupIds"] == ["sg-1"]
 
 
@@ -843,7 +915,7 @@ def test_the_shipped_spec() -> None:
 
     assert (spec.identifier, spec.number_of_nodes, spec.cluster_type) == (CLUSTER, 4, "multi-node")
     assert (spec.publicly_accessible, spec.manage_master_password) == (False, True)
-    assert spec.allowed_cidr == DEFAULT_VPC_CIDR and not spec.opens_to_internet
+    assert spec.allowed_cidr == ALLOWED_CIDR and not spec.opens_to_internet
     assert spec.warnings() == []
     settings = tomllib.loads(SHIPPED_SPEC.read_text())
     keys = {key for table in settings.values() for key in table}
@@ -899,8 +971,8 @@ def test_spec_location_in_an_installed_wheel(
         ("number_of_nodes = 4", 'number_of_nodes = "4"', "must be an integer"),
         ("port = 5439", "port = 6000", "listens on 5431-5455/8191-8215"),
         ("publicly_accessible = false", "publically_accessible = false", "unknown setting"),
-        (f'allowed_cidr = "{DEFAULT_VPC_CIDR}"', 'allowed_cidr = "10.0.0.1/8"', "host bits set"),
-        (f'allowed_cidr = "{DEFAULT_VPC_CIDR}"', 'allowed_cidr = "::/0"', "IPv4"),
+        (f'allowed_cidr = "{ALLOWED_CIDR}"', 'allowed_cidr = "10.0.0.1/8"', "host bits set"),
+        (f'allowed_cidr = "{ALLOWED_CIDR}"', 'allowed_cidr = "::/0"', "IPv4"),
         ('"song_data",', '"*",', "without wildcards"),
         ('bucket = "udacity-dend"', 'bucket = "Not_A_Bucket"', "not an S3 bucket name"),
         (
@@ -953,3 +1025,588 @@ def test_permission_policy_uses_the_regions_partition() -> None:
     )
     assert rendered["Statement"][0]["Resource"] == "arn:aws-cn:s3:::udacity-dend"
     assert json.loads(spec.permission_policy_document("cn-north-1")) == rendered
+
+
+# ---- the AWS controls (issue 17: Security Hub Redshift.2/3/4/7, CT.REDSHIFT.PR.2/3/5/9) ------
+
+
+def test_up_meets_the_controls_aws_checks(aws: Aws) -> None:
+    run = run_job("redshift_cluster_up", cluster_resource())
+    assert run.result.success, run.messages
+    redshift, ec2, iam = aws.client("redshift"), aws.client("ec2"), aws.client("iam")
+    cluster = aws.cluster()
+
+    # Redshift.2 / CT.REDSHIFT.PR.9: a parameter group of ours that requires SSL
+    assert [group["ParameterGroupName"] for group in cluster["ClusterParameterGroups"]] == [
+        PARAMETER_GROUP
+    ]
+    [group] = redshift.describe_cluster_parameter_groups(ParameterGroupName=PARAMETER_GROUP)[
+        "ParameterGroups"
+    ]
+    assert {"Key": "managed-by", "Value": "sparkify_assets"} in group["Tags"]
+    values = {
+        parameter["ParameterName"]: parameter["ParameterValue"]
+        for parameter in redshift.describe_cluster_parameters(ParameterGroupName=PARAMETER_GROUP)[
+            "Parameters"
+        ]
+    }
+    assert values["require_ssl"] == "true"
+    assert values["enable_user_activity_logging"] == "true"
+
+    # Redshift.4 / CT.REDSHIFT.PR.3: audit logging, every log type, to CloudWatch
+    logging = redshift.describe_logging_status(ClusterIdentifier=CLUSTER)
+    assert logging["LoggingEnabled"] is True
+    assert logging["LogDestinationType"] == "cloudwatch"
+    assert sorted(logging["LogExports"]) == ["connectionlog", "useractivitylog", "userlog"]
+
+    # Redshift.7 / CT.REDSHIFT.PR.5: enhanced VPC routing, with the S3 gateway endpoint on the
+    # route table of the cluster's (default) subnets, else every COPY would lose its way to S3
+    assert cluster["EnhancedVpcRouting"] is True
+    [endpoint] = aws.project_s3_endpoints()
+    assert (endpoint["VpcEndpointType"], endpoint["ServiceName"]) == (
+        "Gateway",
+        f"com.amazonaws.{REGION}.s3",
+    )
+    [main_table] = ec2.describe_route_tables(
+        Filters=[
+            {"Name": "vpc-id", "Values": [endpoint["VpcId"]]},
+            {"Name": "association.main", "Values": ["true"]},
+        ]
+    )["RouteTables"]
+    assert endpoint["RouteTableIds"] == [main_table["RouteTableId"]]
+    assert any(
+        route.get("GatewayId") == endpoint["VpcEndpointId"] for route in main_table["Routes"]
+    )
+    assert (
+        run.output_metadata("redshift_cluster_network_access")["s3_gateway_endpoint_id"]
+        == (endpoint["VpcEndpointId"])
+    )
+
+    # Redshift.3 / CT.REDSHIFT.PR.2: automated snapshots kept a week
+    assert cluster["AutomatedSnapshotRetentionPeriod"] == 7
+
+    # finding 6: Redshift may assume the role for the ETL database user only; not a default role
+    trust = iam.get_role(RoleName=ROLE)["Role"]["AssumeRolePolicyDocument"]
+    trust = json.loads(trust) if isinstance(trust, str) else trust
+    [statement] = trust["Statement"]
+    assert statement["Condition"] == {"StringEquals": {"sts:ExternalId": [ETL_DBUSER_ARN]}}
+    assert not cluster.get("DefaultIamRoleArn")
+
+    metadata = run.output_metadata("redshift_cluster_available")
+    assert (metadata["enhanced_vpc_routing"], metadata["audit_logging"]) == (True, "cloudwatch")
+    assert metadata["etl_user"] == ETL_USER
+
+
+def test_up_twice_keeps_one_endpoint_and_the_same_parameters(aws: Aws) -> None:
+    assert run_job("redshift_cluster_up", cluster_resource()).result.success
+    again = run_job("redshift_cluster_up", cluster_resource())
+
+    assert again.result.success, again.messages
+    assert len(aws.project_s3_endpoints()) == 1
+    assert again.logged("already reach S3 through gateway endpoint")
+    assert again.logged("audit logging to cloudwatch already on")
+
+
+def test_an_s3_endpoint_of_someone_else_is_used_and_left_alone(aws: Aws) -> None:
+    ec2 = aws.client("ec2")
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]
+    [main_table] = ec2.describe_route_tables(
+        Filters=[
+            {"Name": "vpc-id", "Values": [vpc["VpcId"]]},
+            {"Name": "association.main", "Values": ["true"]},
+        ]
+    )["RouteTables"]
+    theirs = ec2.create_vpc_endpoint(
+        VpcEndpointType="Gateway",
+        VpcId=vpc["VpcId"],
+        ServiceName=f"com.amazonaws.{REGION}.s3",
+        RouteTableIds=[main_table["RouteTableId"]],
+    )["VpcEndpoint"]["VpcEndpointId"]
+
+    assert run_job("redshift_cluster_up", cluster_resource()).result.success
+    assert aws.project_s3_endpoints() == []  # theirs already serves the route table
+    down = run_job("redshift_cluster_down", cluster_resource())
+
+    assert down.result.success, down.messages
+    [still_there] = ec2.describe_vpc_endpoints(VpcEndpointIds=[theirs])["VpcEndpoints"]
+    assert still_there["State"].lower() == "available"
+
+
+def test_audit_logs_can_go_to_an_s3_bucket(aws: Aws, tmp_path: Path) -> None:
+    to_s3 = spec_variant(
+        tmp_path,
+        {
+            'destination = "cloudwatch"': 'destination = "s3"',
+            'bucket = ""': 'bucket = "sparkify-audit-logs"',
+            's3_key_prefix = ""': 's3_key_prefix = "redshift/sparkify-dwh/"',
+        },
+    )
+
+    run = run_job("redshift_cluster_up", cluster_resource(to_s3))
+
+    assert run.result.success, run.messages
+    logging = aws.client("redshift").describe_logging_status(ClusterIdentifier=CLUSTER)
+    assert (logging["LogDestinationType"], logging["BucketName"], logging["S3KeyPrefix"]) == (
+        "s3",
+        "sparkify-audit-logs",
+        "redshift/sparkify-dwh/",
+    )
+
+
+def test_the_etl_user_sql_is_printed_and_grants_only_what_loads_need(aws: Aws) -> None:
+    run = run_job("redshift_cluster_up", cluster_resource())
+    assert run.result.success, run.messages
+
+    metadata = run.output_metadata("redshift_cluster_etl_user_sql")
+    script = metadata["administrator_sql"]
+    assert f"CREATE USER {ETL_USER} PASSWORD DISABLE;" in script
+    assert run.logged(f"GRANT USAGE, CREATE ON SCHEMA public TO {ETL_USER};")
+    policy = metadata["etl_connect_policy"]
+    assert policy["Statement"][0]["Action"] == "redshift:GetClusterCredentials"
+    assert policy["Statement"][0]["Resource"] == [
+        ETL_DBUSER_ARN,
+        f"arn:aws:redshift:{REGION}:{ACCOUNT}:dbname:{CLUSTER}/sparkify",
+    ]
+    assert "PASSWORD '" not in script  # no password is ever set for it
+
+
+def test_the_etl_user_statements_parse_and_stay_within_their_privileges() -> None:
+    """Offline, with sqlglot's Redshift dialect: GRANT/REVOKE parse as such (not as opaque
+    commands) and give the ETL user only USAGE/CREATE on its schema and TEMP on the database;
+    CREATE USER and ALTER TABLE OWNER (which sqlglot keeps as commands) match strict patterns."""
+    import re
+
+    import sqlglot
+    from sqlglot import exp
+
+    from sparkify_assets.lib.redshift_etl_user import (
+        etl_user_statements,
+        table_takeover_statements,
+    )
+    from sparkify_assets.lib.warehouse import WAREHOUSE_TABLES
+
+    spec = load_redshift_cluster_spec(SHIPPED_SPEC)
+    allowed = {"SCHEMA": {"USAGE", "CREATE"}, "DATABASE": {"TEMP"}}
+    seen = set()
+    for statement in etl_user_statements(spec):
+        parsed = sqlglot.parse_one(statement.text, read="redshift")
+        name = statement.key.rsplit(".", 1)[1]
+        seen.add(name)
+        if name == "create_etl_user":
+            assert re.fullmatch(rf"CREATE USER {ETL_USER} PASSWORD DISABLE", statement.text)
+            continue
+        assert isinstance(parsed, exp.Grant | exp.Revoke), statement.text
+        assert not list(parsed.find_all(exp.Command)), statement.text
+        kind = str(parsed.args["kind"]).upper()
+        privileges = {str(p.this).upper() for p in parsed.args["privileges"]}
+        principals = [p.this.name for p in parsed.args["principals"]]
+        assert not parsed.args.get("grant_option")
+        if isinstance(parsed, exp.Revoke):
+            assert (kind, privileges, principals) == ("SCHEMA", {"CREATE"}, ["PUBLIC"])
+        else:
+            assert privileges <= allowed[kind] and "ALL" not in privileges, statement.text
+            assert principals == [ETL_USER]
+    assert seen == {"create_etl_user", "revoke_public_create", "grant_schema", "grant_temp"}
+    takeovers = [statement.text for statement in table_takeover_statements(spec)]
+    assert takeovers == [
+        f"ALTER TABLE public.{table} OWNER TO {ETL_USER}" for table in WAREHOUSE_TABLES
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("etl_user", "etl; DROP TABLE users"),
+        ("etl_user", 'x" WITH PASSWORD "p'),
+        ("schema", "Public"),
+        ("table", "pg_user"),
+    ],
+)
+def test_the_etl_user_sql_takes_plain_identifiers_only(name: str, value: str) -> None:
+    from sparkify_assets.lib.redshift_etl_user import ETL_USER_SQL_FILE, render_identifiers
+    from sparkify_assets.lib.sql_files import load_file
+
+    names = {"etl_user": ETL_USER, "schema": "public", "database": "sparkify", "table": "songs"}
+    sql = load_file(ETL_USER_SQL_FILE)["take_over_table"]
+    with pytest.raises(ValueError, match=name):
+        render_identifiers(sql, names | {name: value})
+
+
+# ---- ownership: only what carries the managed-by tag is changed or deleted (finding 7) --------
+
+
+def test_up_refuses_a_foreign_role_before_touching_its_trust_policy(aws: Aws) -> None:
+    iam = aws.client("iam")
+    foreign_trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(foreign_trust))
+
+    run = run_job("redshift_cluster_up", cluster_resource())
+
+    assert not run.result.success
+    assert f"IAM role {ROLE} exists but does not carry the tag managed-by" in run.failure()
+    trust = iam.get_role(RoleName=ROLE)["Role"]["AssumeRolePolicyDocument"]
+    trust = json.loads(trust) if isinstance(trust, str) else trust
+    assert trust == foreign_trust  # not rewritten
+    assert iam.list_role_policies(RoleName=ROLE)["PolicyNames"] == []
+    assert aws.security_group() is None  # nothing else was created: refused before any change
+    assert aws.client("redshift").describe_clusters()["Clusters"] == []
+    assert aws.project_s3_endpoints() == []
+
+    # the lifecycle method itself refuses too (not only the job's first step)
+    lifecycle, _ = lifecycle_for(aws)
+    with pytest.raises(RedshiftClusterError, match="does not carry the tag managed-by"):
+        lifecycle.ensure_iam_role()
+    trust = iam.get_role(RoleName=ROLE)["Role"]["AssumeRolePolicyDocument"]
+    assert (json.loads(trust) if isinstance(trust, str) else trust) == foreign_trust
+
+
+def test_down_deletes_no_foreign_role_security_group_or_cluster(aws: Aws) -> None:
+    iam, ec2, redshift = aws.client("iam"), aws.client("ec2"), aws.client("redshift")
+    iam.create_role(
+        RoleName=ROLE,
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "redshift.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]
+    group_id = ec2.create_security_group(
+        GroupName=SECURITY_GROUP, Description="somebody else's", VpcId=vpc["VpcId"]
+    )["GroupId"]
+    redshift.create_cluster(
+        ClusterIdentifier=CLUSTER,
+        ClusterType="single-node",
+        NodeType="ra3.large",
+        MasterUsername="someone",
+        MasterUserPassword="Someone-Else-1",
+    )
+
+    run = run_job("redshift_cluster_down", cluster_resource())
+
+    assert not run.result.success
+    failure = run.failure()
+    assert f"IAM role {ROLE} exists but does not carry the tag" in failure
+    assert f"security group {SECURITY_GROUP} ({group_id})" in failure
+    assert f"Redshift cluster {CLUSTER} exists" in failure
+    assert iam.get_role(RoleName=ROLE)["Role"]["RoleName"] == ROLE
+    assert aws.security_group() is not None
+    assert aws.cluster()["ClusterStatus"] == "available"
+    snapshots = redshift.describe_cluster_snapshots()["Snapshots"]
+    assert [snapshot for snapshot in snapshots if snapshot["SnapshotType"] == "manual"] == []
+
+    lifecycle, _ = lifecycle_for(aws)  # each deleting method refuses on its own as well
+    for delete in (lifecycle.delete_iam_role, lifecycle.remove_network_access):
+        with pytest.raises(RedshiftClusterError, match="does not carry the tag managed-by"):
+            delete()
+    with pytest.raises(RedshiftClusterError, match="does not carry the tag managed-by"):
+        lifecycle.delete_cluster()
+    assert aws.cluster()["ClusterStatus"] == "available"
+
+
+def test_a_foreign_parameter_group_is_refused(aws: Aws) -> None:
+    aws.client("redshift").create_cluster_parameter_group(
+        ParameterGroupName=PARAMETER_GROUP,
+        ParameterGroupFamily="redshift-1.0",
+        Description="somebody else's",
+    )
+
+    run = run_job("redshift_cluster_up", cluster_resource())
+
+    assert not run.result.success
+    assert f"parameter group {PARAMETER_GROUP} exists but does not carry" in run.failure()
+    values = {
+        parameter["ParameterName"]: parameter["ParameterValue"]
+        for parameter in aws.client("redshift").describe_cluster_parameters(
+            ParameterGroupName=PARAMETER_GROUP
+        )["Parameters"]
+    }
+    assert values["require_ssl"] == "false"  # untouched
+
+
+# ---- the pause schedule (off by default) -------------------------------------------------------
+
+
+def test_the_schedule_is_off_by_default_and_pauses_and_resumes_when_asked(
+    aws: Aws, tmp_path: Path
+) -> None:
+    redshift, iam = aws.client("redshift"), aws.client("iam")
+    assert run_job("redshift_cluster_up", cluster_resource()).result.success
+    assert redshift.describe_scheduled_actions()["ScheduledActions"] == []
+    assert error_code_of(iam.get_role, RoleName=SCHEDULER_ROLE) == "NoSuchEntity"
+
+    scheduled = spec_variant(tmp_path, {"enabled = false": "enabled = true"})
+    run = run_job("redshift_cluster_up", cluster_resource(scheduled))
+
+    assert run.result.success, run.messages
+    actions = {
+        action["ScheduledActionName"]: action
+        for action in redshift.describe_scheduled_actions()["ScheduledActions"]
+    }
+    scheduler_arn = f"arn:aws:iam::{ACCOUNT}:role/{SCHEDULER_ROLE}"
+    assert actions[f"{CLUSTER}-resume"]["TargetAction"] == {
+        "ResumeCluster": {"ClusterIdentifier": CLUSTER}
+    }
+    assert actions[f"{CLUSTER}-resume"]["Schedule"] == "cron(0 7 ? * MON-FRI *)"
+    assert actions[f"{CLUSTER}-pause"]["TargetAction"] == {
+        "PauseCluster": {"ClusterIdentifier": CLUSTER}
+    }
+    assert actions[f"{CLUSTER}-pause"]["Schedule"] == "cron(0 19 ? * MON-FRI *)"
+    assert {action["IamRole"] for action in actions.values()} == {scheduler_arn}
+    assert {action["State"] for action in actions.values()} == {"ACTIVE"}
+    # the scheduler's role: the Redshift scheduler of this account only, this cluster only
+    trust = iam.get_role(RoleName=SCHEDULER_ROLE)["Role"]["AssumeRolePolicyDocument"]
+    trust = json.loads(trust) if isinstance(trust, str) else trust
+    [statement] = trust["Statement"]
+    assert statement["Principal"] == {"Service": "scheduler.redshift.amazonaws.com"}
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+    [policy_name] = iam.list_role_policies(RoleName=SCHEDULER_ROLE)["PolicyNames"]
+    document = iam.get_role_policy(RoleName=SCHEDULER_ROLE, PolicyName=policy_name)[
+        "PolicyDocument"
+    ]
+    document = json.loads(document) if isinstance(document, str) else document
+    assert document["Statement"][0]["Resource"] == (
+        f"arn:aws:redshift:{REGION}:{ACCOUNT}:cluster:{CLUSTER}"
+    )
+    assert set(document["Statement"][0]["Action"]) == {
+        "redshift:PauseCluster",
+        "redshift:ResumeCluster",
+    }
+
+    assert run_job("redshift_cluster_up", cluster_resource(scheduled)).result.success  # idempotent
+    assert len(redshift.describe_scheduled_actions()["ScheduledActions"]) == 2
+
+    off_again = run_job("redshift_cluster_up", cluster_resource())
+    assert off_again.result.success, off_again.messages
+    assert redshift.describe_scheduled_actions()["ScheduledActions"] == []
+    assert error_code_of(iam.get_role, RoleName=SCHEDULER_ROLE) == "NoSuchEntity"
+
+
+def test_down_removes_the_schedule_and_its_role(aws: Aws, tmp_path: Path) -> None:
+    scheduled = spec_variant(tmp_path, {"enabled = false": "enabled = true"})
+    assert run_job("redshift_cluster_up", cluster_resource(scheduled)).result.success
+
+    run = run_job("redshift_cluster_down", cluster_resource(scheduled))
+
+    assert run.result.success, run.messages
+    assert aws.client("redshift").describe_scheduled_actions()["ScheduledActions"] == []
+    assert error_code_of(aws.client("iam").get_role, RoleName=SCHEDULER_ROLE) == "NoSuchEntity"
+
+
+def test_a_scheduled_action_of_someone_else_is_refused(aws: Aws, tmp_path: Path) -> None:
+    assert run_job("redshift_cluster_up", cluster_resource()).result.success
+    aws.client("redshift").create_scheduled_action(
+        ScheduledActionName=f"{CLUSTER}-pause",
+        TargetAction={"PauseCluster": {"ClusterIdentifier": CLUSTER}},
+        Schedule="cron(0 1 * * ? *)",
+        IamRole=f"arn:aws:iam::{ACCOUNT}:role/someone-elses-scheduler",
+    )
+    scheduled = spec_variant(tmp_path, {"enabled = false": "enabled = true"})
+
+    run = run_job("redshift_cluster_up", cluster_resource(scheduled))
+
+    assert not run.result.success
+    assert f"scheduled action {CLUSTER}-pause exists but does not" in run.failure()
+    [action] = aws.client("redshift").describe_scheduled_actions()["ScheduledActions"]
+    assert action["Schedule"] == "cron(0 1 * * ? *)"
+
+
+# ---- issue 18: the cluster keeps its data --------------------------------------------------------
+
+
+def test_up_restores_the_newest_snapshot_when_the_spec_asks(aws: Aws, tmp_path: Path) -> None:
+    redshift = aws.client("redshift")
+    restore = spec_variant(
+        tmp_path, {"from_newest_snapshot = false": "from_newest_snapshot = true"}
+    )
+    assert run_job("redshift_cluster_up", cluster_resource()).result.success
+    redshift.create_cluster_snapshot(SnapshotIdentifier="older-by-hand", ClusterIdentifier=CLUSTER)
+    assert run_job("redshift_cluster_down", cluster_resource()).result.success
+    final = [
+        snapshot["SnapshotIdentifier"]
+        for snapshot in redshift.describe_cluster_snapshots(SnapshotType="manual")["Snapshots"]
+        if snapshot["SnapshotIdentifier"].startswith("sparkify-dwh-final-")
+    ]
+    assert len(final) == 1
+
+    run = run_job("redshift_cluster_up", cluster_resource(restore))
+
+    assert run.result.success, run.messages
+    assert run.logged(f"restoring cluster {CLUSTER} from snapshot {final[0]}")
+    cluster = aws.cluster()
+    assert cluster.get("RestoreStatus") is not None  # moto marks a restored cluster
+    assert {"Key": "managed-by", "Value": "sparkify_assets"} in cluster["Tags"]
+    assert [group["ParameterGroupName"] for group in cluster["ClusterParameterGroups"]] == [
+        PARAMETER_GROUP
+    ]
+    assert cluster["EnhancedVpcRouting"] is True
+    group = aws.security_group()
+    assert group is not None
+    assert [sg["VpcSecurityGroupId"] for sg in cluster["VpcSecurityGroups"]] == [group["GroupId"]]
+    # and the restored cluster is this project's: down takes it away again (with a new snapshot)
+    assert run_job("redshift_cluster_down", cluster_resource(restore)).result.success
+
+
+def test_up_without_a_snapshot_to_restore_creates_an_empty_cluster_and_warns(
+    aws: Aws, tmp_path: Path
+) -> None:
+    restore = spec_variant(
+        tmp_path, {"from_newest_snapshot = false": "from_newest_snapshot = true"}
+    )
+
+    run = run_job("redshift_cluster_up", cluster_resource(restore))
+
+    assert run.result.success, run.messages
+    assert run.logged("has no available snapshot: creating an EMPTY cluster")
+    assert aws.cluster().get("RestoreStatus") is None
+
+
+def test_newest_snapshot_is_the_latest_available_of_the_identifier(aws: Aws) -> None:
+    lifecycle, _ = lifecycle_for(aws)
+    assert lifecycle.newest_snapshot() is None
+    role_arn = lifecycle.ensure_iam_role()
+    lifecycle.ensure_parameter_group()
+    lifecycle.ensure_cluster(role_arn, lifecycle.ensure_network_access())
+    redshift = aws.client("redshift")
+    for name in ("first", "second", "third"):
+        redshift.create_cluster_snapshot(SnapshotIdentifier=name, ClusterIdentifier=CLUSTER)
+
+    newest = lifecycle.newest_snapshot()
+
+    assert newest is not None and newest["SnapshotIdentifier"] == "third"
+
+
+# ---- the spec's new checks ----------------------------------------------------------------------
+
+
+def test_the_shipped_spec_is_narrower_than_the_default_vpc_and_says_why() -> None:
+    spec = load_redshift_cluster_spec(SHIPPED_SPEC)
+    text = SHIPPED_SPEC.read_text()
+
+    assert spec.allowed_cidr == ALLOWED_CIDR
+    assert ipaddress.ip_network(spec.allowed_cidr).prefixlen > 16  # not the whole default VPC
+    assert "Not the whole default VPC" in text and "first default subnet" in text
+    assert (spec.final_snapshot, spec.restore_from_newest_snapshot) == (True, False)
+    assert spec.schedule.enabled is False
+    assert spec.enhanced_vpc_routing is True
+    assert spec.managed_by == "sparkify_assets"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "complaint"),
+    [
+        (
+            'managed-by = "sparkify_assets"',
+            'owner = "sparkify_assets"',
+            "tags.managed-by is required",
+        ),
+        ('destination = "cloudwatch"', 'destination = "s3"', "needs an S3 bucket name"),
+        ('destination = "cloudwatch"', 'destination = "syslog"', "must be 'cloudwatch' or 's3'"),
+        ('name = "sparkify_etl"', 'name = "sparkify_admin"', "not the master user"),
+        ('name = "sparkify_etl"', 'name = "Etl-User"', "etl_user.name"),
+        ('days = "MON-FRI"', 'days = "MON-FRI; rm"', "schedule.days"),
+        ('pause_at_utc = "19:00"', 'pause_at_utc = "25:00"', "schedule.pause_at_utc"),
+        ('pause_at_utc = "19:00"', 'pause_at_utc = "07:00"', "must differ"),
+        ('family = "redshift-1.0"', 'family = "postgres15"', "parameter_group.family"),
+        ("automated_snapshot_retention_days = 7", "automated_snapshot_retention_days = 0", "1..35"),
+    ],
+)
+def test_invalid_control_settings_are_refused(
+    tmp_path: Path, old: str, new: str, complaint: str
+) -> None:
+    with pytest.raises(RedshiftClusterSpecError, match=re.escape(complaint)):
+        load_redshift_cluster_spec(spec_variant(tmp_path, {old: new}))
+
+
+def test_a_trust_policy_without_the_etl_user_condition_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "policies").mkdir()
+    unconditional = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "redshift.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    other_user = json.loads(json.dumps(unconditional))
+    other_user["Statement"][0]["Condition"] = {
+        "StringEquals": {"sts:ExternalId": f"arn:aws:redshift:{REGION}:1:dbuser:{CLUSTER}/admin"}
+    }
+    for name, document, complaint in (
+        ("none.json", unconditional, "no StringEquals sts:ExternalId condition"),
+        ("other.json", other_user, "sts:ExternalId allows"),
+    ):
+        (tmp_path / "policies" / name).write_text(json.dumps(document))
+        spec_path = spec_variant(
+            tmp_path,
+            {
+                'trust_policy = "policies/redshift_trust_policy.json"': (
+                    f'trust_policy = "policies/{name}"'
+                )
+            },
+        )
+        with pytest.raises(RedshiftClusterSpecError, match=complaint):
+            load_redshift_cluster_spec(spec_path)
+
+
+def test_the_s3_endpoint_goes_on_the_route_tables_of_the_subnet_groups_subnets(
+    aws: Aws, tmp_path: Path
+) -> None:
+    """A cluster in its own VPC: one subnet with a route table of its own, one on the VPC's main
+    table. The endpoint serves exactly those two tables, not an unrelated third one."""
+    ec2, redshift = aws.client("ec2"), aws.client("redshift")
+    vpc_id = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    own_subnet = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.20.1.0/24")["Subnet"]["SubnetId"]
+    main_subnet = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.20.2.0/24")["Subnet"]["SubnetId"]
+    own_table = ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
+    ec2.associate_route_table(RouteTableId=own_table, SubnetId=own_subnet)
+    unrelated_table = ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"]
+    [main_table] = ec2.describe_route_tables(
+        Filters=[
+            {"Name": "vpc-id", "Values": [vpc_id]},
+            {"Name": "association.main", "Values": ["true"]},
+        ]
+    )["RouteTables"]
+    redshift.create_cluster_subnet_group(
+        ClusterSubnetGroupName="sparkify-subnets",
+        Description="the cluster's subnets",
+        SubnetIds=[own_subnet, main_subnet],
+    )
+    in_its_vpc = spec_variant(
+        tmp_path,
+        {
+            'cluster_subnet_group_name = ""': 'cluster_subnet_group_name = "sparkify-subnets"',
+            f'allowed_cidr = "{ALLOWED_CIDR}"': 'allowed_cidr = "10.20.1.0/24"',
+        },
+    )
+
+    run = run_job("redshift_cluster_up", cluster_resource(in_its_vpc))
+
+    assert run.result.success, run.messages
+    [endpoint] = aws.project_s3_endpoints()
+    assert endpoint["VpcId"] == vpc_id
+    assert sorted(endpoint["RouteTableIds"]) == sorted([own_table, main_table["RouteTableId"]])
+    assert unrelated_table not in endpoint["RouteTableIds"]
+    group = aws.security_group()
+    assert group is not None and group["VpcId"] == vpc_id
+
+    assert run_job("redshift_cluster_down", cluster_resource(in_its_vpc)).result.success
+    assert aws.project_s3_endpoints() == []

@@ -20,16 +20,29 @@ import pytest
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
+from sqlglot.optimizer.scope import traverse_scope
 
 from sparkify_assets.lib import event_records, song_records
-from sparkify_assets.lib.redshift_warehouse import render_copy, render_lock
+from sparkify_assets.lib.backup_datasets import ALL_DATASETS, BACKED_UP_TABLES, BackupPart
+from sparkify_assets.lib.redshift_warehouse import (
+    render_copy,
+    render_lock,
+    render_schema,
+    render_statement_timeout,
+    render_table,
+    render_unload,
+    unload_query_literal,
+)
 from sparkify_assets.lib.sql_files import SqlStatement, all_statement_files, load_file, sql_root
 from sparkify_assets.lib.warehouse import WAREHOUSE_TABLES
 
 # The statement files the Redshift engine may run: every file but the PostgreSQL engine's own
 # (sql/redshift/, and the shared staging/, transform/, checks/, comments/, row_counts, catalog, ...).
-# A new shared file is checked here without being listed.
+# A new shared file is checked here without being listed. sql/cluster_admin/ holds what an
+# administrator runs once as the master user (the ETL user and its grants), not the engine: it is
+# checked in test_redshift_cluster_jobs.py.
 POSTGRES_ONLY_PREFIX = "postgres/"
+NOT_RUN_BY_THE_ENGINE_PREFIXES = (POSTGRES_ONLY_PREFIX, "cluster_admin/")
 
 # A literal of the right type for each %(name)s parameter any of those statements takes. A new
 # parameter name fails test_every_parameter_has_a_sample until it is added here.
@@ -49,6 +62,8 @@ SAMPLE_PARAMETERS = {
     "raw_text": "'{}'",
     "rejected_at": "TIMESTAMP '2018-11-02 03:04:05'",
     "run_id": "'0f3c2a1e-run'",
+    "started_after": "TIMESTAMP '2018-11-02 03:04:05'",
+    "after_query": "1234",
 }
 _PARAMETER = re.compile(r"%\((?P<name>[a-z_]+)\)s")
 
@@ -57,15 +72,44 @@ COPY_VALUES = {
     "iam_role": "arn:aws:iam::123456789012:role/sparkify-redshift-copy",
     "region": "us-west-2",
 }
-# Every parameter a Redshift COPY of this project may carry, and those it must carry.
-ALLOWED_COPY_PARAMETERS = {"FORMAT AS JSON", "REGION", "MAXERROR", "COMPUPDATE", "STATUPDATE"}
+# Every parameter a Redshift COPY of this project may carry, and those it must carry: the JSON
+# staging COPYs, and the Parquet restore COPYs (COPY from Parquet takes neither REGION nor MAXERROR:
+# docs.aws.amazon.com/redshift/latest/dg/copy-usage_notes-copy-from-columnar.html).
+ALLOWED_COPY_PARAMETERS = {
+    "FORMAT AS JSON",
+    "REGION",
+    "MAXERROR",
+    "COMPUPDATE",
+    "STATUPDATE",
+    "MANIFEST",
+}
 REQUIRED_COPY_PARAMETERS = {"FORMAT AS JSON", "REGION", "MAXERROR"}
-# LOCK is the only statement sqlglot cannot parse; this is all it may look like.
+ALLOWED_PARQUET_COPY_PARAMETERS = {"FORMAT AS PARQUET", "MANIFEST"}
+REQUIRED_PARQUET_COPY_PARAMETERS = {"FORMAT AS PARQUET", "MANIFEST"}
+# UNLOAD: the options a backup may use, and those it must (IAM_ROLE only for credentials; no
+# ALLOWOVERWRITE or CLEANPATH: a backup never overwrites or deletes through Redshift).
+ALLOWED_UNLOAD_OPTIONS = {"IAM_ROLE", "FORMAT AS PARQUET", "ENCRYPTED", "KMS_KEY_ID", "REGION"}
+REQUIRED_UNLOAD_OPTIONS = {"IAM_ROLE", "FORMAT AS PARQUET", "REGION"}
+BACKUP = "s3://sparkify-backups/warehouse"
+KMS_KEY = "arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+_UNLOAD = re.compile(
+    r"^UNLOAD \('(?P<query>(?:[^']|'')*)'\)\s+TO '(?P<target>[^']*)'\s+(?P<options>.*)$", re.S
+)
+_UNLOAD_OPTION = re.compile(
+    r"\s*(?:(?P<flag>FORMAT AS PARQUET|ENCRYPTED)|(?P<name>IAM_ROLE|KMS_KEY_ID|REGION) '(?P<value>[^']*)'"
+    r"|(?P<other>\S+))"
+)
+# LOCK and VACUUM are the statements sqlglot cannot parse; this is all they may look like.
 LOCK_PATTERN = re.compile(r"^LOCK (?P<table>[a-z_]+)$")
+VACUUM_PATTERN = re.compile(r"^VACUUM DELETE ONLY (?P<table>[a-z_]+)$")
+UNPARSED = {"redshift/catalog.lock_table_for_write", "redshift/upkeep.vacuum_delete_only"}
+MANIFEST_URL = "s3://sparkify-staging/copy/manifests/0f3c2a1e-run/2018-11-01.manifest"
 
 
 def redshift_file_keys() -> list[str]:
-    return [key for key in all_statement_files() if not key.startswith(POSTGRES_ONLY_PREFIX)]
+    return [
+        key for key in all_statement_files() if not key.startswith(NOT_RUN_BY_THE_ENGINE_PREFIXES)
+    ]
 
 
 def file_statements() -> list[SqlStatement]:
@@ -77,24 +121,82 @@ def rendered_statements() -> list[tuple[str, str]]:
     rendered = []
     for sql in file_statements():
         if sql.key == "redshift/staging.copy_log_file":
-            for day in (date(2018, 11, 1), date(2018, 11, 30)):
-                key = f"log_data/{day:%Y/%m}/{day:%Y-%m-%d}-events.json"
-                text = render_copy(
-                    sql,
-                    source=f"{SOURCE}/{key}",
-                    jsonpaths=f"{SOURCE}/log_json_path.json",
-                    **COPY_VALUES,
-                )
-                rendered.append((sql.key, text))
+            text = render_copy(
+                sql, source=MANIFEST_URL, jsonpaths=f"{SOURCE}/log_json_path.json", **COPY_VALUES
+            )
+            rendered.append((sql.key, text))
+        elif sql.key.startswith("redshift/upkeep."):
+            rendered += [(sql.key, render_table(sql, table)) for table in WAREHOUSE_TABLES]
+        elif sql.key.startswith("redshift/smoke."):
+            rendered.append((sql.key, render_schema(sql, "sparkify_smoke_0f3c2a1e")))
+        elif sql.key == "redshift/session.set_statement_timeout":
+            rendered += [(sql.key, render_statement_timeout(s)) for s in (0, 10_800)]
         elif sql.key == "redshift/staging.copy_song_files":
             rendered.append(
                 (sql.key, render_copy(sql, source=f"{SOURCE}/song_data/", **COPY_VALUES))
             )
         elif sql.key == "redshift/catalog.lock_table_for_write":
             rendered += [(sql.key, render_lock(table)) for table in WAREHOUSE_TABLES]
+        elif sql.key.startswith("redshift/backup.unload_"):
+            rendered += [(sql.key, unload) for unload in rendered_unloads(sql)]
+        elif sql.key.startswith("redshift/backup.copy_restored_"):
+            table = sql.name.removeprefix("copy_restored_")
+            manifest = f"{BACKUP}/_restore/0f3c/{table}.manifest"
+            rendered.append((sql.key, render_copy(sql, manifest=manifest, **RESTORE_VALUES)))
         else:
             rendered.append((sql.key, sql.text))
     return rendered
+
+
+RESTORE_VALUES = {"iam_role": COPY_VALUES["iam_role"]}
+
+
+def rendered_unloads(sql: SqlStatement) -> list[str]:
+    """The UNLOAD ``sql`` as a backup renders it, for every data set (a day, or the snapshot)."""
+    extra = {"kms_key_id": KMS_KEY} if "kms" in sql.name else {}
+    unloads = []
+    for dataset in ALL_DATASETS:
+        part = BackupPart(dataset, date(2018, 11, 30))
+        unloads.append(
+            render_unload(
+                sql,
+                query=dataset.export,
+                params=part.sql_params(),
+                target=f"{BACKUP}/{part.folder}/part-20181201T000000-0f3c2a1e-",
+                **COPY_VALUES,
+                **extra,
+            )
+        )
+    return unloads
+
+
+def unload_problems(text: str) -> list[str]:
+    """Why a rendered UNLOAD breaks the project's rules (empty when it does not): its query must
+    parse strictly as one SELECT, its target be an s3:// prefix, its options the allowed ones."""
+    match = _UNLOAD.fullmatch(text.strip())
+    if not match:
+        return ["not UNLOAD ('<query>') TO '<s3 prefix>' <options>"]
+    problems = []
+    query = parse_redshift(match["query"].replace("''", "'"))
+    if not isinstance(query, exp.Select) or opaque_parts(query):
+        problems.append("the query is not one plain SELECT")
+    if not match["target"].startswith("s3://"):
+        problems.append("the target is not an s3:// prefix")
+    names = []
+    for option in _UNLOAD_OPTION.finditer(match["options"]):
+        if option["other"]:
+            problems.append(f"option {option['other']} is not allowed")
+        names.append(option["flag"] or option["name"])
+        if option["name"] == "IAM_ROLE" and not option["value"].startswith("arn:aws"):
+            problems.append("IAM_ROLE is not a role ARN")
+    if len(names) != len(set(names)):
+        problems.append("an option is repeated")
+    missing = REQUIRED_UNLOAD_OPTIONS - set(names)
+    if missing:
+        problems.append(f"missing {sorted(missing)}")
+    if ("KMS_KEY_ID" in names) != ("ENCRYPTED" in names):
+        problems.append("KMS_KEY_ID and ENCRYPTED go together")
+    return problems
 
 
 def with_sample_parameters(text: str) -> str:
@@ -139,10 +241,14 @@ def copy_problems(expression: exp.Expr) -> list[str]:
     names = set()
     for parameter in expression.args.get("params") or []:
         name = parameter.this.name.upper() if isinstance(parameter.this, exp.Var) else "?"
+        if name == "FORMAT" and isinstance(parameter.expression, exp.Var):
+            name = f"FORMAT AS {parameter.expression.name.upper()}"
         names.add(name)
-        if name not in ALLOWED_COPY_PARAMETERS:
-            problems.append(f"parameter {name} is not allowed")
-    missing = REQUIRED_COPY_PARAMETERS - names
+    parquet = "FORMAT AS PARQUET" in names
+    allowed = ALLOWED_PARQUET_COPY_PARAMETERS if parquet else ALLOWED_COPY_PARAMETERS
+    for name in sorted(names - allowed):
+        problems.append(f"parameter {name} is not allowed")
+    missing = (REQUIRED_PARQUET_COPY_PARAMETERS if parquet else REQUIRED_COPY_PARAMETERS) - names
     if missing:
         problems.append(f"missing {sorted(missing)}")
     return problems
@@ -183,14 +289,27 @@ def test_engine_statements_referenced_in_code_exist() -> None:
     ("key", "text"), rendered_statements(), ids=[k for k, _ in rendered_statements()]
 )
 def test_statement_parses_as_redshift(key: str, text: str) -> None:
-    if key == "redshift/catalog.lock_table_for_write":
-        match = LOCK_PATTERN.fullmatch(text)
+    if key in UNPARSED:
+        pattern = LOCK_PATTERN if key.endswith("lock_table_for_write") else VACUUM_PATTERN
+        match = pattern.fullmatch(text)
         assert match and match["table"] in WAREHOUSE_TABLES, text
+        return
+    if key.startswith("redshift/backup.unload_"):  # sqlglot has no UNLOAD grammar
+        assert not unload_problems(text), unload_problems(text)
         return
     expression = parse_redshift(with_sample_parameters(text))
     assert not opaque_parts(expression), f"{key} parses only as an opaque command"
-    if key.startswith("redshift/staging.copy_"):
+    if key.startswith(("redshift/staging.copy_", "redshift/backup.copy_")):
         assert not copy_problems(expression), copy_problems(expression)
+    if key == "redshift/staging.copy_log_file":  # a day's file is read through its manifest only
+        assert isinstance(expression, exp.Copy)
+        names = {p.this.name.upper() for p in expression.args["params"]}
+        assert "MANIFEST" in names
+        assert expression.args["files"][0].this == MANIFEST_URL
+    if key == "redshift/upkeep.analyze_table":
+        assert isinstance(expression, exp.Analyze)
+    if key == "redshift/session.set_statement_timeout":
+        assert isinstance(expression, exp.Set)
 
 
 # PostgreSQL features Redshift does not have, which sqlglot's Redshift dialect still parses.
@@ -209,8 +328,12 @@ NOT_ON_REDSHIFT_FUNCTIONS = {
     ("key", "text"), rendered_statements(), ids=[k for k, _ in rendered_statements()]
 )
 def test_statement_uses_nothing_redshift_lacks(key: str, text: str) -> None:
-    if key == "redshift/catalog.lock_table_for_write":
+    if key in UNPARSED:
         return
+    if key.startswith("redshift/backup.unload_"):  # check the query UNLOAD runs
+        match = _UNLOAD.fullmatch(text.strip())
+        assert match
+        text = match["query"].replace("''", "'")
     expression = parse_redshift(with_sample_parameters(text))
     found = [type(node).__name__ for node in expression.find_all(*NOT_ON_REDSHIFT_NODES)]
     found += [
@@ -254,6 +377,16 @@ def test_copy_statements_are_the_only_rendered_ones() -> None:
         "redshift/staging.copy_log_file",
         "redshift/staging.copy_song_files",
         "redshift/catalog.lock_table_for_write",
+        "redshift/backup.unload_sse_s3",
+        "redshift/backup.unload_sse_kms",
+        *(f"redshift/backup.copy_restored_{table}" for table in BACKED_UP_TABLES),
+        "redshift/session.set_statement_timeout",
+        "redshift/upkeep.table_rows",
+        "redshift/upkeep.analyze_table",
+        "redshift/upkeep.vacuum_delete_only",
+        "redshift/smoke.create_schema",
+        "redshift/smoke.use_schema",
+        "redshift/smoke.drop_schema",
     }
 
 
@@ -496,3 +629,213 @@ def test_song_copy_target_columns_are_the_song_object_keys() -> None:
     """FORMAT AS JSON 'auto' matches object keys to column names."""
     staged = list(table_columns(temp_create("create_staged_songs")))
     assert staged == [c for c in song_records.SONG_COLUMNS if c != "source_file"]
+
+
+# -- backups: UNLOAD and COPY FORMAT AS PARQUET ------------------------------------------------------
+
+
+def test_every_backed_up_table_has_its_restore_statements() -> None:
+    statements = load_file("redshift/backup")
+    for table in BACKED_UP_TABLES:
+        for kind in ("drop_restored", "create_restored", "copy_restored", "insert_restored"):
+            assert f"{kind}_{table}" in statements, (kind, table)
+    assert set(BACKED_UP_TABLES) == set(WAREHOUSE_TABLES)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        f"UNLOAD ('SELECT 1') TO '{BACKUP}/x_' ACCESS_KEY_ID 'AKIA' SECRET_ACCESS_KEY 's'"
+        " FORMAT AS PARQUET REGION 'us-west-2'",
+        f"UNLOAD ('SELECT 1') TO '{BACKUP}/x_' IAM_ROLE 'arn:aws:iam::123456789012:role/r'"
+        " FORMAT AS PARQUET REGION 'us-west-2' ALLOWOVERWRITE",
+        f"UNLOAD ('SELECT 1') TO '{BACKUP}/x_' IAM_ROLE 'arn:aws:iam::123456789012:role/r'"
+        " FORMAT AS PARQUET REGION 'us-west-2' CLEANPATH",
+        f"UNLOAD ('SELECT 1') TO '{BACKUP}/x_' IAM_ROLE 'arn:aws:iam::123456789012:role/r'"
+        " FORMAT AS CSV REGION 'us-west-2'",
+        f"UNLOAD ('SELECT 1') TO '{BACKUP}/x_' IAM_ROLE 'arn:aws:iam::123456789012:role/r'"
+        " FORMAT AS PARQUET REGION 'us-west-2' KMS_KEY_ID 'k'",  # without ENCRYPTED
+        f"UNLOAD ('SELECT * FORM t') TO '{BACKUP}/x_' IAM_ROLE 'arn:aws:iam::123456789012:role/r'"
+        " FORMAT AS PARQUET REGION 'us-west-2'",
+        "UNLOAD ('SELECT 1') TO 'https://example.com/x_' IAM_ROLE 'arn:aws:iam::123456789012:role/r'"
+        " FORMAT AS PARQUET REGION 'us-west-2'",
+    ],
+)
+def test_the_unload_check_catches_other_unloads(bad: str) -> None:
+    try:
+        problems = unload_problems(bad)
+    except sqlglot.errors.ParseError:
+        return  # its query does not even parse
+    assert problems
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        f"COPY t FROM '{BACKUP}/m' IAM_ROLE 'arn:aws:iam::123456789012:role/r' FORMAT AS PARQUET",
+        f"COPY t FROM '{BACKUP}/m' IAM_ROLE 'arn:aws:iam::123456789012:role/r' FORMAT AS PARQUET"
+        " MANIFEST REGION 'us-west-2'",  # COPY from Parquet takes no REGION
+        f"COPY t FROM '{BACKUP}/m' IAM_ROLE 'arn:aws:iam::123456789012:role/r' FORMAT AS PARQUET"
+        " MANIFEST MAXERROR 10",
+    ],
+)
+def test_the_copy_allow_list_catches_other_parquet_copies(bad: str) -> None:
+    assert copy_problems(parse_redshift(bad))
+
+
+def test_unload_queries_are_the_shared_export_queries_with_literal_dates() -> None:
+    dataset = next(d for d in ALL_DATASETS if d.name == "load_quarantine")
+    literal = unload_query_literal(
+        dataset.export, BackupPart(dataset, date(2018, 11, 5)).sql_params()
+    )
+    query = literal[1:-1].replace("''", "'")
+    assert "DATE '2018-11-05'" in query and "DATE '2018-11-06'" in query
+    assert "source_kind = 'event'" in query
+    parsed = parse_redshift(query)
+    assert isinstance(parsed, exp.Select)
+    assert [c.alias_or_name for c in parsed.expressions] == dataset.schema.names
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("target", "s3://bucket/key' IAM_ROLE 'arn:aws:iam::123456789012:role/x"),
+        ("kms_key_id", "k' ALLOWOVERWRITE --"),
+        ("iam_role", "aws_access_key_id=AKIA;aws_secret_access_key=secret"),
+    ],
+)
+def test_render_unload_refuses_values_that_are_not_plain(name: str, value: str) -> None:
+    sql = load_file("redshift/backup")["unload_sse_kms"]
+    dataset = ALL_DATASETS[0]
+    values = {"target": f"{BACKUP}/x_", "kms_key_id": KMS_KEY, **COPY_VALUES, name: value}
+    with pytest.raises(ValueError, match=name):
+        render_unload(
+            sql,
+            query=dataset.export,
+            params=BackupPart(dataset, date(2018, 11, 5)).sql_params(),
+            **values,
+        )
+
+
+def test_unload_query_parameters_must_be_dates() -> None:
+    dataset = ALL_DATASETS[0]
+    params = {
+        **BackupPart(dataset, date(2018, 11, 5)).sql_params(),
+        "first_day": "2018-11-05' OR 1=1",
+    }
+    with pytest.raises(ValueError, match="not a date"):
+        unload_query_literal(dataset.export, params)
+
+
+# -- correlated subqueries -----------------------------------------------------------------------
+#
+# Redshift refuses correlated subqueries it cannot decorrelate ("This type of correlated subquery
+# pattern is not supported": https://docs.aws.amazon.com/redshift/latest/dg/r_correlated_subqueries.html).
+# The project allows exactly one shape, which every engine plans as a semi- or anti-join: a
+# [NOT] EXISTS (or [NOT] IN) predicate whose subquery refers to its direct parent's tables only,
+# AND-ed (never OR-ed, never inside CASE or a select list) into a WHERE clause.
+
+
+def correlated_subquery_problems(expression: exp.Expr) -> list[str]:
+    """Each correlated subquery of ``expression`` outside the allowed shape, described."""
+    problems = []
+    for scope in traverse_scope(expression):
+        if not scope.is_correlated_subquery:
+            continue
+        node = scope.expression
+        where = "in a " + type(node.parent).__name__ if node.parent else "at the top"
+        predicate = node.parent
+        if isinstance(predicate, exp.Subquery) and isinstance(predicate.parent, exp.In):
+            predicate = predicate.parent
+        elif not isinstance(predicate, exp.Exists):
+            problems.append(f"correlated subquery {where}: {node.sql('redshift')[:80]}")
+            continue
+        ancestor = predicate.parent
+        if isinstance(ancestor, exp.Not):
+            ancestor = ancestor.parent
+        while isinstance(ancestor, exp.And | exp.Paren):
+            ancestor = ancestor.parent
+        if not isinstance(ancestor, exp.Where):
+            problems.append(
+                f"correlated [NOT] EXISTS/IN under {type(ancestor).__name__}, not AND-ed into"
+                f" WHERE: {node.sql('redshift')[:80]}"
+            )
+            continue
+        parent_sources = set(scope.parent.sources) if scope.parent else set()
+        if scope.parent and isinstance(scope.parent.expression, exp.Delete | exp.Update):
+            parent_sources.add(scope.parent.expression.this.alias_or_name)  # the target table
+        skipping = {c.table for c in scope.external_columns if c.table not in parent_sources}
+        if skipping:
+            problems.append(f"correlation that skips a query block ({sorted(skipping)})")
+    return problems
+
+
+def shared_and_redshift_statements() -> list[tuple[str, str]]:
+    return [(key, text) for key, text in rendered_statements() if key not in UNPARSED]
+
+
+@pytest.mark.parametrize(
+    ("key", "text"),
+    shared_and_redshift_statements(),
+    ids=[k for k, _ in shared_and_redshift_statements()],
+)
+def test_no_correlated_subquery_redshift_may_refuse(key: str, text: str) -> None:
+    expression = parse_redshift(with_sample_parameters(text))
+    assert not correlated_subquery_problems(expression), key
+
+
+# The statements as they were before issue 12: the guard must refuse them.
+OLD_CATALOG_ROWS_EXIST = """
+SELECT COUNT(*) AS failures
+FROM songplays AS sp
+WHERE sp.start_time >= TIMESTAMP '2018-11-01 00:00:00'
+  AND (
+      (sp.song_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM songs AS s WHERE s.song_id = sp.song_id))
+      OR (sp.artist_id IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM artists AS a WHERE a.artist_id = sp.artist_id))
+  )"""
+OLD_LATEST_USERS = """
+SELECT active.user_id,
+       (SELECT MAX(s.ts) FROM staging_events AS s WHERE s.user_id = active.user_id) AS latest_ts
+FROM (SELECT DISTINCT w.user_id FROM staging_events AS w WHERE w.user_id IS NOT NULL) AS active"""
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        (OLD_CATALOG_ROWS_EXIST, "under Or"),
+        (OLD_LATEST_USERS, "correlated subquery in a Subquery"),
+        (
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM u WHERE u.id = t.id) THEN 1 END FROM t",
+            "under If",  # sqlglot: a CASE branch is an If node
+        ),
+        (
+            "SELECT 1 FROM t JOIN v ON v.id = t.id"
+            " AND v.n = (SELECT MAX(u.n) FROM u WHERE u.id = v.id)",
+            "correlated subquery",
+        ),
+        (
+            "SELECT e.name FROM event AS e WHERE NOT EXISTS (SELECT 1 FROM listing AS l"
+            " WHERE NOT EXISTS (SELECT 1 FROM sales AS s WHERE e.id = s.id))",
+            "skips a query block",
+        ),
+    ],
+)
+def test_the_guard_catches_correlated_shapes(text: str, fragment: str) -> None:
+    found = correlated_subquery_problems(parse_redshift(text))
+    assert any(fragment in problem for problem in found), found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SELECT COUNT(*) FROM t AS sp WHERE sp.x = 1 AND NOT EXISTS"
+        " (SELECT 1 FROM u WHERE u.id = sp.id)",
+        "DELETE FROM users WHERE NOT EXISTS"
+        " (SELECT 1 FROM staging_events AS e WHERE e.user_id = users.user_id)",
+        "SELECT 1 FROM t WHERE t.a IN (SELECT u.a FROM u WHERE u.b = t.b) AND t.c = 2",
+        "SELECT 1 FROM t WHERE t.a IN (SELECT u.a FROM u)",  # not correlated at all
+    ],
+)
+def test_the_guard_allows_and_ed_exists_and_in(text: str) -> None:
+    assert correlated_subquery_problems(parse_redshift(text)) == []

@@ -1,341 +1,67 @@
 """The Redshift engine's own Python path, run for real against PostgreSQL through redshift_connector.
 
-redshift_connector cannot talk to stock PostgreSQL by itself (it insists on SSL, sends startup
-parameters PostgreSQL rejects, and its SCRAM is broken); tests.support.redshift_wire_proxy declines
-SSL and drops those parameters, and the test role logs in with md5. Everything after the startup
-message is the real driver against a real server: connection, pyformat parameters, transactions,
-error mapping, LOCK, the catalog queries, the temporary-table conversion and quarantine SQL, the
-shared transforms and checks.
-
-Two things only Redshift has are stood in for, and nothing else:
-
-* the tables are created from the Redshift DDL with its distribution, sort-key and ENCODE clauses
-  removed (sqlglot), since PostgreSQL has no such clauses;
-* ``COPY ... FROM 's3://...'`` is replaced (``EmulatedCopyWarehouse.run_copy``) by inserting the
-  rows the COPY would load into its temporary table, and its bookkeeping (``stl_load_errors``,
-  ``pg_last_copy_id()``, ``pg_last_copy_count()``) is emulated by a table and two SQL functions,
-  written on a separate connection as Redshift writes its system logs outside the transaction.
+tests/support/redshift_copy_emulation.py says what is real (the driver, the server, the engine's
+SQL) and what is stood in for (the Redshift-only DDL clauses; COPY from S3 and its system logs).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import dagster as dg
 import psycopg
 import pytest
-import sqlglot
-from psycopg import sql as pgsql
-from sqlglot import exp
 
-from sparkify_assets.lib import redshift_warehouse
 from sparkify_assets.lib.asset_results import run_table_checks
 from sparkify_assets.lib.load_window import LoadWindow
 from sparkify_assets.lib.postgres_warehouse import PostgresWarehouse
 from sparkify_assets.lib.redshift_warehouse import (
     RedshiftError,
     RedshiftLoadRejected,
-    RedshiftSession,
     RedshiftTarget,
     RedshiftWarehouse,
     connect_arguments,
 )
 from sparkify_assets.lib.sample_data import SampleSpec, write_sample_source
+from sparkify_assets.lib.setting_problems import SettingProblem
 from sparkify_assets.lib.source_tree import LocalSourceTree
 from sparkify_assets.lib.sql_files import SqlStatement, statement
 from sparkify_assets.lib.warehouse import WAREHOUSE_TABLES, transform_statements
 from sparkify_assets.lib.warehouse_connection import WarehouseSettings, connect_warehouse
-from tests.conftest import new_database
-from tests.support.redshift_wire_proxy import (
-    PasswordLogin,
-    RedshiftWireProxy,
-    require_password_logins,
+from tests.support.redshift_copy_emulation import (
+    BUCKET_URL,
+    ETL,
+    IAM_ROLE,
+    Database,
+    S3UrlTree,
+    database,
+    etl_login,
+    open_emulated,
+    postgres_shaped_ddl,
+    proxy,
 )
+from tests.support.redshift_copy_emulation import adhoc as _adhoc
+from tests.support.redshift_wire_proxy import RedshiftWireProxy
+from tests.support.s3_server import s3_bucket, s3_environment, s3_server_url
 
-ETL = PasswordLogin("sparkify_etl", "Etl-secret 'quoted' p@ss", "md5")
-BUCKET_URL = "s3://sparkify-test-source/raw"
-IAM_ROLE = "arn:aws:iam::123456789012:role/sparkify-redshift-copy"
-REGION = "us-west-2"
+__all__ = [  # fixtures, imported to be used
+    "database",
+    "etl_login",
+    "postgres_shaped_ddl",
+    "proxy",
+    "s3_bucket",
+    "s3_environment",
+    "s3_server_url",
+]
+
 SPEC = SampleSpec(seed=11, days=4, events_per_day=120, users=20, catalog_songs=40)
 FIRST_DAY = SPEC.start
 WINDOW = LoadWindow(FIRST_DAY, FIRST_DAY + timedelta(days=SPEC.days))
-
-
-# -- servers, databases, connections ----------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def etl_login(postgres_admin_url: str) -> str:
-    """The admin URL, after making the ETL role log in with an md5 password (other roles keep
-    their own pg_hba.conf lines)."""
-    require_password_logins(postgres_admin_url, [ETL])
-    return postgres_admin_url
-
-
-@pytest.fixture(scope="module")
-def proxy(etl_login: str) -> Iterator[RedshiftWireProxy]:
-    with RedshiftWireProxy.for_url(etl_login) as running:
-        yield running
-
-
-# The Redshift system objects the engine reads after a COPY, as PostgreSQL objects.
-_EMULATED_SYSTEM_OBJECTS = [
-    """CREATE TABLE stl_load_errors (
-        query INTEGER, pid INTEGER, filename CHAR(256), line_number BIGINT, colname CHAR(127),
-        err_code INTEGER, err_reason CHAR(100), raw_field_value CHAR(1024), raw_line CHAR(1024))""",
-    "CREATE TABLE emulated_copies (query INTEGER, pid INTEGER, loaded BIGINT)",
-    """CREATE FUNCTION pg_last_copy_id() RETURNS INTEGER LANGUAGE sql STABLE AS
-        'SELECT COALESCE(MAX(query), -1) FROM emulated_copies WHERE pid = pg_backend_pid()'""",
-    """CREATE FUNCTION pg_last_copy_count() RETURNS BIGINT LANGUAGE sql STABLE AS
-        'SELECT COALESCE((SELECT loaded FROM emulated_copies WHERE pid = pg_backend_pid()
-                          ORDER BY query DESC LIMIT 1), 0)'""",
-]
-
-
-@dataclass
-class Database:
-    admin_url: str  # psycopg URL of the database, as the superuser: an independent observer
-    redshift_url: str  # redshift://sparkify_etl@127.0.0.1:<proxy>/<db>?sslmode=disable
-
-    def settings(self, **overrides: str) -> WarehouseSettings:
-        values = {
-            "url": self.redshift_url,
-            "password": ETL.password,
-            "iam_role_arn": IAM_ROLE,
-            "region": REGION,
-        }
-        values.update(overrides)
-        return WarehouseSettings(**values)
-
-    def rows(self, query: str) -> list[tuple[Any, ...]]:
-        with psycopg.connect(self.admin_url) as connection:
-            return connection.execute(query).fetchall()
-
-
-@pytest.fixture
-def database(etl_login: str, proxy: RedshiftWireProxy) -> Iterator[Database]:
-    with new_database(etl_login) as url:
-        name = urlsplit(url).path.lstrip("/")
-        with psycopg.connect(url, autocommit=True) as admin:
-            admin.execute(
-                pgsql.SQL("ALTER DATABASE {} OWNER TO {}").format(
-                    pgsql.Identifier(name), pgsql.Identifier(ETL.user)
-                )
-            )
-            admin.execute(
-                pgsql.SQL("ALTER SCHEMA public OWNER TO {}").format(pgsql.Identifier(ETL.user))
-            )
-            for ddl in _EMULATED_SYSTEM_OBJECTS:
-                admin.execute(ddl)
-            admin.execute(
-                pgsql.SQL("GRANT ALL ON stl_load_errors, emulated_copies TO {}").format(
-                    pgsql.Identifier(ETL.user)
-                )
-            )
-        yield Database(url, f"redshift://{ETL.user}@127.0.0.1:{proxy.port}/{name}?sslmode=disable")
-
-
-def postgres_shape(sql: SqlStatement) -> SqlStatement:
-    """A Redshift CREATE TABLE without its DISTSTYLE/DISTKEY/SORTKEY and ENCODE clauses, as
-    PostgreSQL SQL; other statements (COMMENT ON) unchanged."""
-    create = sqlglot.parse_one(sql.text, read="redshift")
-    if not isinstance(create, exp.Create):
-        return sql
-    properties = create.args.get("properties")
-    if properties is not None:
-        for prop in list(properties.expressions):
-            if isinstance(prop, exp.DistKeyProperty | exp.DistStyleProperty | exp.SortKeyProperty):
-                prop.pop()
-        if not properties.expressions:
-            properties.pop()
-    for constraint in list(create.find_all(exp.ColumnConstraint)):
-        if isinstance(constraint.kind, exp.EncodeColumnConstraint):
-            constraint.pop()
-    return SqlStatement(key=sql.key, text=create.sql("postgres"), path=sql.path)
-
-
-@pytest.fixture
-def postgres_shaped_ddl(monkeypatch: pytest.MonkeyPatch) -> None:
-    """ensure_tables runs the Redshift DDL with only the PostgreSQL-unknown clauses removed."""
-    original = redshift_warehouse.ddl_statements
-
-    def shaped(engine: str, table: str) -> Iterator[SqlStatement]:
-        assert engine == "redshift"
-        for sql in original(engine, table):
-            yield postgres_shape(sql)
-
-    monkeypatch.setattr(redshift_warehouse, "ddl_statements", shaped)
-
-
-class S3UrlTree(LocalSourceTree):
-    """A local source tree that says it is ``BUCKET_URL``: what the Redshift engine asks of it is
-    the URL and the keys; the emulated COPY reads the files locally."""
-
-    @property
-    def url(self) -> str:
-        return BUCKET_URL
-
-
-# -- the COPY stand-in ------------------------------------------------------------------------------
-
-
-class EmulatedCopyWarehouse(RedshiftWarehouse):
-    """RedshiftWarehouse whose COPY is emulated: the rendered COPY text is parsed, its s3:// source
-    read from the local tree, and each line inserted into the COPY target or rejected the way
-    Redshift rejects it (a malformed JSON line, a text longer than its VARCHAR, a value of the
-    wrong type). Everything around the COPY is the engine's own code."""
-
-    root: Path
-    admin_url: str
-    max_errors: int | None = None  # None: the COPY's own MAXERROR
-
-    def run_copy(self, session: RedshiftSession, key: str, text: str) -> None:
-        copy = sqlglot.parse_one(text, read="redshift")
-        assert isinstance(copy, exp.Copy)
-        source = copy.args["files"][0].this
-        params = {p.this.name.upper(): p.args.get("expression") for p in copy.args["params"]}
-        max_errors = (
-            self.max_errors if self.max_errors is not None else int(params["MAXERROR"].this)
-        )
-        relative = source.removeprefix(BUCKET_URL + "/")
-        files = sorted(
-            p
-            for p in self.root.glob("**/*")
-            if p.is_file() and p.relative_to(self.root).as_posix().startswith(relative)
-        )
-        target = copy.this.this.name
-        columns = [c.name for c in copy.this.expressions]
-        auto = not columns  # FORMAT AS JSON 'auto': one object per file, keys are column names
-        if auto:
-            columns = [
-                "num_songs",
-                "artist_id",
-                "artist_latitude",
-                "artist_longitude",
-                "artist_location",
-                "artist_name",
-                "song_id",
-                "title",
-                "duration",
-                "year",
-            ]
-            jsonpaths = columns
-        else:
-            jsonpaths_url = params["FORMAT AS JSON"].this
-            paths = json.loads(
-                (self.root / jsonpaths_url.removeprefix(BUCKET_URL + "/")).read_text()
-            )
-            jsonpaths = [re.fullmatch(r"\$\['(.+)'\]", p)[1] for p in paths["jsonpaths"]]  # type: ignore[index]
-        types = self._column_types(session, target)
-        (pid,) = session.query(_adhoc("SELECT pg_backend_pid() AS pid"))
-        loaded, errors = 0, []
-        for path in files:
-            url = f"{BUCKET_URL}/{path.relative_to(self.root).as_posix()}"
-            records = [path.read_bytes()] if auto else path.read_bytes().splitlines()
-            for number, raw in enumerate(records, start=1):
-                if not raw.strip():
-                    continue
-                row, problem = _convert(raw, jsonpaths, [types[c] for c in columns])
-                if problem is not None:
-                    errors.append((url, number, *problem, raw.decode("utf-8", "replace")[:1024]))
-                    continue
-                insert = f"INSERT INTO {target} ({', '.join(columns)}) VALUES ({', '.join(['%(v' + str(i) + ')s' for i in range(len(columns))])})"
-                session.execute(_adhoc(insert), {f"v{i}": v for i, v in enumerate(row)})
-                loaded += 1
-        with psycopg.connect(self.admin_url, autocommit=True) as system:
-            (query,) = system.execute(
-                "SELECT COALESCE(MAX(query), 1000) + 1 FROM emulated_copies"
-            ).fetchone()  # type: ignore[misc]
-            system.execute(
-                "INSERT INTO emulated_copies VALUES (%s, %s, %s)", (query, pid["pid"], loaded)
-            )
-            for error in errors:
-                system.execute(
-                    "INSERT INTO stl_load_errors VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                    (query, pid["pid"], *error),
-                )
-        if len(errors) > max_errors:
-            # What Redshift answers when more lines than MAXERROR are rejected.
-            session.execute_rendered(
-                key,
-                f"DO $$ BEGIN RAISE EXCEPTION 'Load into table ''{target}'' failed.  Check"
-                " ''stl_load_errors'' system table for details.' USING ERRCODE = 'XX000'; END $$",
-            )
-
-    @staticmethod
-    def _column_types(session: RedshiftSession, table: str) -> dict[str, tuple[str, int | None]]:
-        rows = session.query(
-            _adhoc(
-                "SELECT column_name, data_type, character_maximum_length FROM"
-                " information_schema.columns WHERE table_name = %(t)s"
-            ),
-            {"t": table},
-        )
-        return {
-            str(r["column_name"]): (
-                str(r["data_type"]),
-                cast(int | None, r["character_maximum_length"]),
-            )
-            for r in rows
-        }
-
-
-def _adhoc(text: str) -> SqlStatement:
-    return SqlStatement(key="tests/emulated_copy", text=text, path=Path(__file__))
-
-
-def _convert(
-    raw: bytes, fields: list[str], types: list[tuple[str, int | None]]
-) -> tuple[list[object], tuple[str, int, str, str] | None]:
-    """The row COPY would load from one JSON record, or (column, code, reason, value) of its
-    rejection."""
-    try:
-        record = json.loads(raw)
-        if not isinstance(record, dict):
-            raise ValueError
-    except ValueError:
-        return [], ("", 1224, "Invalid JSON object", "")
-    row: list[object] = []
-    for field, (kind, size) in zip(fields, types, strict=True):
-        value = record.get(field)
-        if value is None:
-            row.append(None)
-        elif kind == "character varying":
-            text = value if isinstance(value, str) else json.dumps(value)
-            if size is not None and len(text.encode()) > size:
-                return [], (field.lower(), 1204, "String length exceeds DDL length", text[:1024])
-            row.append(text)
-        elif kind in ("integer", "bigint"):
-            if isinstance(value, bool) or not isinstance(value, int | str):
-                return [], (
-                    field.lower(),
-                    1207,
-                    "Invalid digit, Value '.', Pos 0, Type: Integer",
-                    str(value),
-                )
-            try:
-                number = int(value)
-            except ValueError:
-                return [], (field.lower(), 1207, "Invalid digit", str(value))
-            limit = 2**31 if kind == "integer" else 2**63
-            if not -limit <= number < limit:
-                return [], (field.lower(), 1216, "Overflow", str(value))
-            row.append(number)
-        elif kind == "double precision":
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                return [], (field.lower(), 1213, "Missing data for not-null field", str(value))
-            row.append(float(value))
-        else:
-            raise AssertionError(kind)
-    return row, None
 
 
 @pytest.fixture(scope="module")
@@ -343,20 +69,6 @@ def sample_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("redshift_source")
     write_sample_source(root, SPEC)
     return root
-
-
-def open_emulated(database: Database, root: Path, **overrides: str) -> EmulatedCopyWarehouse:
-    connected = RedshiftWarehouse.connect(database.settings(**overrides))
-    warehouse = EmulatedCopyWarehouse(
-        connected._connection,
-        target=connected.target,
-        iam_role_arn=connected.iam_role_arn,
-        region=connected.region,
-        secrets=connected._secrets,
-    )
-    warehouse.root = root
-    warehouse.admin_url = database.admin_url
-    return warehouse
 
 
 # -- connection settings (no server) ----------------------------------------------------------------
@@ -518,17 +230,29 @@ def test_errors_name_the_statement_never_its_sql(database: Database) -> None:
 
 
 def test_connection_failures(database: Database, proxy: RedshiftWireProxy) -> None:
-    with pytest.raises(RedshiftError) as wrong_password:
+    """A refused login fails at once and names the setting; a refused connection may heal."""
+    with pytest.raises(SettingProblem) as wrong_password:
         RedshiftWarehouse.connect(database.settings(password="wrong " + ETL.password))
-    assert wrong_password.value.sqlstate == "28P01"
-    assert not wrong_password.value.retryable
+    assert wrong_password.value.setting == "SPARKIFY_WAREHOUSE_PASSWORD"
+    assert "password authentication failed" in wrong_password.value.message
+    assert not wrong_password.value.can_heal and not wrong_password.value.allow_retries
     assert ETL.password not in str(wrong_password.value)
     assert ETL.password not in repr(wrong_password.value.metadata)
 
     closed_port = database.redshift_url.replace(f":{proxy.port}/", ":1/")
-    with pytest.raises(RedshiftError) as refused:
+    with pytest.raises(SettingProblem) as refused:
         RedshiftWarehouse.connect(database.settings(url=closed_port))
-    assert refused.value.retryable  # a network failure may pass
+    assert refused.value.setting == "SPARKIFY_WAREHOUSE_URL"
+    assert refused.value.message.startswith("SPARKIFY_WAREHOUSE_URL: cannot reach Redshift at")
+    assert refused.value.can_heal and refused.value.allow_retries  # a network failure may pass
+
+    missing_database = urlunsplit(
+        urlsplit(database.redshift_url)._replace(path="/no_such_database")
+    )
+    with pytest.raises(SettingProblem) as missing:
+        RedshiftWarehouse.connect(database.settings(url=missing_database))
+    assert missing.value.setting == "SPARKIFY_WAREHOUSE_URL"
+    assert not missing.value.can_heal
 
 
 def test_lock_for_write_blocks_other_writers(database: Database, postgres_shaped_ddl: None) -> None:

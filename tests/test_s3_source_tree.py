@@ -21,6 +21,7 @@ from sparkify_assets.lib.source_tree import LocalSourceTree, SourceFileMissing
 from sparkify_assets.warehouse_build import build_warehouse
 from tests.conftest import resources_for
 from tests.reference_warehouse import reference_warehouse
+from tests.support.locked_versions import holds_for
 from tests.support.s3_server import (  # noqa: F401 (fixtures)
     FaultyS3Front,
     S3Bucket,
@@ -167,6 +168,7 @@ def test_throttling_is_retried_with_backoff(uploaded: S3Bucket) -> None:
 
     # botocore counts max_attempts as retries after the first request (dagster-aws's field
     # description says otherwise): 1 -> two requests, then the error surfaces.
+    holds_for("botocore", "1.44.8")
     with FaultyS3Front(uploaded.endpoint_url, failures=3) as front:
         tree = SourceResource(
             url=uploaded.url("raw"), s3_endpoint_url=front.url, s3_max_attempts=1

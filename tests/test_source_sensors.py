@@ -22,6 +22,7 @@ from sparkify_assets.lib.sample_data import SampleSpec, write_sample_source
 from sparkify_assets.lib.source_change_cursors import (
     SETTLE_SECONDS,
     LogFileCursor,
+    LogTick,
     ObservedFile,
 )
 from sparkify_assets.lib.source_layout import log_key_for
@@ -323,8 +324,12 @@ def test_two_files_written_in_the_same_second(
     )
     assert requested_days(harness.tick()) == ["2018-11-20"]
 
-    for attempt in range(5):  # until both writes land in one second
+    # Until both writes land in one second (S3's LastModified resolution): each attempt starts
+    # at the top of a second (the server shares this clock), leaving the whole second for an
+    # upload, a tick and an upload even on a loaded machine; nine attempts (days 2..19).
+    for attempt in range(9):
         first, second = date(2018, 11, 2 + 2 * attempt), date(2018, 11, 3 + 2 * attempt)
+        time.sleep(1 - time.time() % 1)
         upload_day(s3_bucket, month_source, first)
         seen = harness.tick(log_full_listing_interval_seconds=0)
         upload_day(s3_bucket, month_source, second)
@@ -503,3 +508,71 @@ def test_log_sensor_watches_a_local_directory_too(small_source: Path, tmp_path: 
     day = next(iter(sorted((root / "log_data").rglob("*-events.json"))))
     day.write_bytes(day.read_bytes() + b"\n")  # changed: new mtime and size
     assert requested_days(harness.tick(log_full_listing_interval_seconds=0)) == [day.name[:10]]
+
+
+def _incremental(
+    cursor: LogFileCursor, bucket: list[ObservedFile], now: datetime
+) -> tuple[LogFileCursor, LogTick]:
+    """An incremental tick over ``bucket`` as S3 would list it: the keys after ``last_key``."""
+    listed = sorted(
+        (f for f in bucket if cursor.last_key is None or f.key > cursor.last_key),
+        key=lambda f: f.key,
+    )
+    return cursor.after_listing(
+        listed,
+        full=False,
+        started_at=now.timestamp(),
+        first_day=date(2018, 11, 1),
+        last_day=date(2018, 12, 31),
+    )
+
+
+def test_junk_keys_after_every_date_never_become_the_cursor() -> None:
+    """Finding 9: ``log_data/zzz`` (or a far-future day) sorted after every date and became the
+    incremental start, so new days waited for the next full listing."""
+    junk = [
+        ObservedFile("log_data/zzz", "j1", T0),
+        ObservedFile("log_data/2999/01/2999-01-01-events.json", "j2", T0),
+        ObservedFile("log_data/2018/11/2018-11-02-events.json.bak", "j3", T0),
+    ]
+    bucket = [_file(1), *junk]
+    cursor, days = _advance(LogFileCursor(), bucket, full=True, now=T0)
+    assert days == ["2018-11-01"]
+    assert cursor.last_key == _file(1).key
+
+    bucket.append(_file(2, at=T0 + timedelta(seconds=40)))  # a new day, then an incremental tick
+    cursor, tick = _incremental(cursor, bucket, T0 + timedelta(seconds=60))
+    assert [c.day.isoformat() for c in tick.changes] == ["2018-11-02"]
+    assert cursor.last_key == _file(2).key
+    assert tick.ignored == []  # the junk keys were reported by the first tick, not again
+
+    for tick_number in range(3):  # junk listed again on every tick, never logged again
+        cursor, tick = _incremental(cursor, bucket, T0 + timedelta(seconds=90 + tick_number))
+        assert tick.changes == [] and tick.ignored == []
+        assert cursor.last_key == _file(2).key
+
+    # A cursor saved by the earlier code, with a junk key as last_key: reset to a full listing.
+    stored = json.loads(cursor.to_json())
+    stored["last_key"] = "log_data/zzz"
+    reloaded = LogFileCursor.from_json(json.dumps(stored))
+    assert reloaded.last_key is None
+    assert reloaded.needs_full_listing(T0.timestamp() + 100, 600)
+    cursor, days = _advance(reloaded, bucket, full=True, now=T0 + timedelta(seconds=100))
+    assert days == [] and cursor.last_key == _file(2).key
+
+
+def test_logged_keys_are_escaped(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """Finding 9: a key carrying a newline or terminal escape sequences reaches the log escaped
+    (repr), so it cannot forge a log line or recolour a terminal. (A local tree: moto's server
+    does not route a key with a newline; S3 itself accepts one.)"""
+    name = "x\nINFO - forged line \x1b[31mred\x1b[0m"
+    (tmp_path / "log_data").mkdir()
+    (tmp_path / "log_data" / name).write_bytes(b"{}\n")
+    harness = SensorHarness(
+        log_data_sensor, ["staging_events"], SourceResource(url=str(tmp_path)), ""
+    )
+    assert not harness.tick().run_requests
+    logged = capfd.readouterr().err
+    assert "\x1b" not in logged
+    assert not any(line.startswith("INFO - forged line") for line in logged.splitlines())
+    assert repr(f"log_data/{name}") in logged

@@ -22,7 +22,8 @@ from sparkify_assets.lib.analytics_charts import (
     top_artists_by_month_chart,
     top_songs_by_month_chart,
 )
-from sparkify_assets.lib.sql_files import SqlStatement, sql_root, statement
+from sparkify_assets.lib.sql_code_references import sql_file_references
+from sparkify_assets.lib.sql_files import SqlStatement, statement
 
 ANALYTICS_GROUP = "analytics"
 OWNERS = ["team:analytics"]
@@ -49,14 +50,7 @@ def _definition_metadata(question: str, columns: Sequence[AnswerColumn]) -> dict
     sql = _question_sql(question)
     return {
         "dagster/column_schema": _schema(columns),
-        "dagster/code_references": dg.CodeReferencesMetadataValue(
-            code_references=[
-                dg.LocalFileCodeReference(
-                    file_path=str(sql_root() / f"analytics/{question}.sql"),
-                    label=f"Query: sql/analytics/{question}.sql",
-                )
-            ]
-        ),
+        "dagster/code_references": sql_file_references([(f"analytics/{question}.sql", "Query")]),
         "sql_file": f"sql/analytics/{question}.sql",
         "query": dg.MetadataValue.md(f"```sql\n{sql.text};\n```"),
     }

@@ -42,6 +42,7 @@ from sparkify_assets.lib.redshift_cluster_spec import (
     RedshiftClusterSpecError,
     load_redshift_cluster_spec,
 )
+from sparkify_assets.lib.redshift_etl_user import administrator_script
 
 REDSHIFT_CLUSTER_RESOURCE_KEY = "redshift_cluster_aws"
 MASTER_PASSWORD_ENV_VAR = "SPARKIFY_REDSHIFT_MASTER_PASSWORD"
@@ -153,11 +154,39 @@ def _explained_failures() -> Iterator[None]:
         raise dg.Failure(description=f"AWS client error: {error}") from error
 
 
+# ---- ownership (first step of up and down) -------------------------------------------------
+
+
+@dg.op(
+    description=(
+        "Checks that every existing resource with a configured name (roles, security group,"
+        " cluster, parameter group, scheduled actions) carries the managed-by tag; stops before"
+        " any change otherwise."
+    ),
+    out=dg.Out(dg.Nothing),
+)
+def redshift_cluster_ownership_checked(
+    context: dg.OpExecutionContext, redshift_cluster_aws: RedshiftClusterAwsResource
+) -> dg.Output[None]:
+    with _explained_failures():
+        lifecycle = redshift_cluster_aws.lifecycle(context.log)
+        lifecycle.refuse_foreign_resources()
+    context.log.info(
+        f"every existing resource named in {lifecycle.spec.source_path.name} carries managed-by ="
+        f" {lifecycle.spec.managed_by}"
+    )
+    return dg.Output(None, metadata={"managed_by": lifecycle.spec.managed_by})
+
+
 # ---- redshift_cluster_up --------------------------------------------------------------------
 
 
 @dg.op(
-    description="Creates (or reuses) the IAM role Redshift assumes to read the source data.",
+    description=(
+        "Creates (or reuses) the IAM role Redshift assumes to read the source data, for the ETL"
+        " database user only."
+    ),
+    ins={"owned": dg.In(dg.Nothing)},
     out=dg.Out(str, description="The role's ARN."),
 )
 def redshift_cluster_iam_role(
@@ -166,22 +195,24 @@ def redshift_cluster_iam_role(
     with _explained_failures():
         lifecycle = redshift_cluster_aws.lifecycle(context.log)
         role_arn = lifecycle.ensure_iam_role()
-        policy = lifecycle.spec.permission_policy_document(lifecycle.clients.region)
+        role = lifecycle.spec.cluster_role(lifecycle.account)
     return dg.Output(
         role_arn,
         metadata={
             "iam_role_arn": role_arn,
-            "permission_policy": dg.MetadataValue.json(json.loads(policy)),
-            "trust_policy": dg.MetadataValue.json(json.loads(lifecycle.spec.trust_policy_document)),
+            "permission_policy": dg.MetadataValue.json(json.loads(role.policies[0].document)),
+            "trust_policy": dg.MetadataValue.json(json.loads(role.trust_policy)),
         },
     )
 
 
 @dg.op(
     description=(
-        "Creates (or reuses) the cluster's security group: only the cluster port, only from the"
-        " spec's CIDR."
+        "Creates (or reuses) the cluster's security group (only the cluster port, only from the"
+        " spec's CIDR) and, with enhanced VPC routing, the S3 gateway endpoint on the cluster's"
+        " route tables."
     ),
+    ins={"owned": dg.In(dg.Nothing)},
     out=dg.Out(str, description="The security group's id."),
 )
 def redshift_cluster_network_access(
@@ -192,18 +223,48 @@ def redshift_cluster_network_access(
         for warning in lifecycle.spec.warnings():
             context.log.warning(warning)
         group_id = lifecycle.ensure_network_access()
+        endpoint_id = lifecycle.ensure_s3_gateway_endpoint()
     return dg.Output(
         group_id,
         metadata={
             "security_group_id": group_id,
             "allowed_cidr": lifecycle.spec.allowed_cidr,
             "port": lifecycle.spec.port,
+            "s3_gateway_endpoint_id": endpoint_id,
         },
     )
 
 
 @dg.op(
-    description="Creates the cluster (or reuses it, resuming it when paused).",
+    description=(
+        "Creates (or reuses) the cluster's parameter group: require_ssl and"
+        " enable_user_activity_logging on."
+    ),
+    ins={"owned": dg.In(dg.Nothing)},
+    out=dg.Out(str, description="The parameter group's name."),
+)
+def redshift_cluster_parameter_group(
+    context: dg.OpExecutionContext, redshift_cluster_aws: RedshiftClusterAwsResource
+) -> dg.Output[str]:
+    with _explained_failures():
+        lifecycle = redshift_cluster_aws.lifecycle(context.log)
+        values = lifecycle.ensure_parameter_group()
+    name = lifecycle.spec.parameter_group_name
+    return dg.Output(
+        name,
+        metadata={
+            "parameter_group": name,
+            "require_ssl": values.get("require_ssl", ""),
+            "enable_user_activity_logging": values.get("enable_user_activity_logging", ""),
+        },
+    )
+
+
+@dg.op(
+    description=(
+        "Creates the cluster (or restores it from its newest snapshot when the spec asks, or"
+        " reuses it, resuming it when paused)."
+    ),
     out=dg.Out(str, description="The cluster's identifier."),
 )
 def redshift_cluster_created(
@@ -211,6 +272,7 @@ def redshift_cluster_created(
     redshift_cluster_aws: RedshiftClusterAwsResource,
     iam_role_arn: str,
     security_group_id: str,
+    parameter_group: str,
 ) -> dg.Output[str]:
     with _explained_failures():
         lifecycle = redshift_cluster_aws.lifecycle(context.log)
@@ -225,14 +287,18 @@ def redshift_cluster_created(
         )
     return dg.Output(
         lifecycle.spec.identifier,
-        metadata={"status": cluster.get("ClusterStatus", "unknown")},
+        metadata={
+            "status": cluster.get("ClusterStatus", "unknown"),
+            "parameter_group": parameter_group,
+        },
     )
 
 
 @dg.op(
     description=(
-        "Waits until the cluster is available, brings its role, security group and public"
-        " access in line with the spec, and records how the warehouse connects to it."
+        "Waits until the cluster is available, brings its role, security group, public access,"
+        " parameter group, enhanced VPC routing and audit logging in line with the spec, and"
+        " records how the warehouse connects to it."
     ),
     out=dg.Out(dict, description="The warehouse's settings (no password): variable -> value."),
 )
@@ -250,14 +316,9 @@ def redshift_cluster_available(
         connection = lifecycle.connection(cluster, iam_role_arn)
     environment = connection.environment()
     context.log.info(
-        f"cluster {cluster_identifier} is ready; point the warehouse at it with:\n"
+        f"cluster {cluster_identifier} is ready; point the warehouse at it (as database user"
+        f" {connection.etl_user}, IAM authentication, no password) with:\n"
         + "\n".join(f"export {name}='{value}'" for name, value in environment.items())
-        + (
-            "\nand SPARKIFY_WAREHOUSE_PASSWORD from the secret "
-            + connection.master_password_secret_arn
-            if connection.master_password_secret_arn
-            else ""
-        )
     )
     summary = cluster_summary(cluster)
     metadata: dict[str, Any] = {
@@ -271,28 +332,98 @@ def redshift_cluster_available(
         "node_type": summary["node_type"],
         "encrypted": summary["encrypted"],
         "publicly_accessible": summary["publicly_accessible"],
+        "enhanced_vpc_routing": summary["enhanced_vpc_routing"],
+        "parameter_groups": dg.MetadataValue.json(summary["parameter_groups"]),
+        "audit_logging": lifecycle.spec.audit_logging.destination,
         "security_group_id": security_group_id,
+        "etl_user": connection.etl_user,
     }
     if connection.master_password_secret_arn:
         metadata["master_password_secret_arn"] = connection.master_password_secret_arn
     return dg.Output(environment, metadata=metadata)
 
 
+@dg.op(
+    description=(
+        "Creates the scheduled actions that resume and pause the cluster at the spec's hours (and"
+        " their role), or removes them when the schedule is off (the default)."
+    ),
+    ins={"ready": dg.In(dg.Nothing)},
+    out=dg.Out(dg.Nothing),
+)
+def redshift_cluster_schedule(
+    context: dg.OpExecutionContext, redshift_cluster_aws: RedshiftClusterAwsResource
+) -> dg.Output[None]:
+    with _explained_failures():
+        lifecycle = redshift_cluster_aws.lifecycle(context.log)
+        names = lifecycle.ensure_schedule()
+    schedule = lifecycle.spec.schedule
+    metadata: dict[str, Any] = {"enabled": schedule.enabled}
+    if schedule.enabled:
+        metadata.update(
+            scheduled_actions=dg.MetadataValue.json(names),
+            resume=schedule.cron(schedule.resume_at_utc),
+            pause=schedule.cron(schedule.pause_at_utc),
+        )
+    return dg.Output(None, metadata=metadata)
+
+
+@dg.op(
+    description=(
+        "Prints the SQL an administrator runs once as the master user to create the ETL database"
+        " user (no password, IAM authentication) and its grants, and the IAM policy the loads'"
+        " identity needs."
+    ),
+    ins={"ready": dg.In(dg.Nothing)},
+    out=dg.Out(dg.Nothing),
+)
+def redshift_cluster_etl_user_sql(
+    context: dg.OpExecutionContext, redshift_cluster_aws: RedshiftClusterAwsResource
+) -> dg.Output[None]:
+    with _explained_failures():
+        lifecycle = redshift_cluster_aws.lifecycle(context.log)
+        script = administrator_script(lifecycle.spec)
+        connect_policy = lifecycle.spec.etl_connect_policy_document(lifecycle.account)
+    context.log.info(
+        f"once, as the master user, create the ETL user {lifecycle.spec.etl_user} the loads"
+        f" connect as:\n{script}"
+    )
+    context.log.info(
+        "the AWS identity that runs the loads needs this policy (temporary credentials for"
+        f" {lifecycle.spec.etl_user} only):\n{connect_policy}"
+    )
+    return dg.Output(
+        None,
+        metadata={
+            "etl_user": lifecycle.spec.etl_user,
+            "administrator_sql": dg.MetadataValue.md(f"```sql\n{script}```"),
+            "etl_connect_policy": dg.MetadataValue.json(json.loads(connect_policy)),
+        },
+    )
+
+
 @dg.job(
     name="redshift_cluster_up",
     description=(
         "Creates or reuses the Redshift cluster of infra/redshift_cluster.toml: IAM role (read"
-        " the configured S3 prefixes only), security group (cluster port from the configured"
-        " CIDR only), encrypted cluster with a Redshift-managed master password; waits until it"
-        " is available and records warehouse_url and iam_role_arn as metadata."
+        " the configured S3 prefixes only, for the ETL user only), security group (cluster port"
+        " from the configured CIDR only), S3 gateway endpoint, parameter group requiring SSL,"
+        " encrypted cluster with enhanced VPC routing, audit logging and a Redshift-managed master"
+        " password (or restored from its newest snapshot); waits until it is available, records"
+        " warehouse_url and iam_role_arn, prints the ETL user's SQL. Refuses, before any change,"
+        " resources of those names that lack the managed-by tag."
     ),
     tags=_JOB_TAGS,
 )
 def redshift_cluster_up() -> None:
-    role_arn = redshift_cluster_iam_role()
-    group_id = redshift_cluster_network_access()
-    identifier = redshift_cluster_created(role_arn, group_id)
-    redshift_cluster_available(role_arn, group_id, identifier)
+    owned = redshift_cluster_ownership_checked()
+    role_arn = redshift_cluster_iam_role(owned=owned)
+    group_id = redshift_cluster_network_access(owned=owned)
+    parameter_group = redshift_cluster_parameter_group(owned=owned)
+    identifier = redshift_cluster_created(role_arn, group_id, parameter_group)
+    environment = redshift_cluster_available(role_arn, group_id, identifier)
+    redshift_cluster_schedule(ready=environment)
+    redshift_cluster_etl_user_sql(ready=environment)
 
 
 # ---- redshift_cluster_status ----------------------------------------------------------------
@@ -334,6 +465,16 @@ def redshift_cluster_status_report(
         security_group_id=group_id or "",
         ingress=ingress,
     )
+    if cluster is not None:
+        with _explained_failures():
+            logging = lifecycle.clients.redshift.describe_logging_status(
+                ClusterIdentifier=spec.identifier
+            )
+            scheduled = sorted(lifecycle.scheduled_actions())
+        summary["audit_logging"] = (
+            str(logging.get("LogDestinationType", "")) if logging.get("LoggingEnabled") else "off"
+        )
+        summary["scheduled_actions"] = scheduled
     if cluster is not None and cluster.get("Endpoint", {}).get("Address") and role_arn:
         summary["warehouse_url"] = lifecycle.connection(cluster, role_arn).warehouse_url
     context.log.info(
@@ -355,7 +496,10 @@ def redshift_cluster_status_report(
 
 @dg.job(
     name="redshift_cluster_status",
-    description="Reports the Redshift cluster's state, endpoint, nodes, IAM role and ingress.",
+    description=(
+        "Reports the Redshift cluster's state, endpoint, nodes, IAM role, ingress, parameter"
+        " group, enhanced VPC routing, audit logging and schedule."
+    ),
     tags=_JOB_TAGS,
 )
 def redshift_cluster_status() -> None:
@@ -411,7 +555,24 @@ def redshift_cluster_resume() -> None:
 
 
 @dg.op(
-    description="Deletes the cluster (final snapshot if the spec asks) and waits until it is gone.",
+    description="Deletes the scheduled actions and the scheduler role, if any.",
+    ins={"owned": dg.In(dg.Nothing)},
+    out=dg.Out(dg.Nothing),
+)
+def redshift_cluster_schedule_removed(
+    context: dg.OpExecutionContext, redshift_cluster_aws: RedshiftClusterAwsResource
+) -> dg.Output[None]:
+    with _explained_failures():
+        removed = redshift_cluster_aws.lifecycle(context.log).remove_schedule()
+    return dg.Output(None, metadata={"deleted": dg.MetadataValue.json(removed)})
+
+
+@dg.op(
+    description=(
+        "Deletes the cluster after a final snapshot (unless the spec says final_snapshot = false,"
+        " which is logged as a warning) and waits until it is gone."
+    ),
+    ins={"unscheduled": dg.In(dg.Nothing)},
     out=dg.Out(dg.Nothing),
 )
 def redshift_cluster_deleted(
@@ -420,11 +581,16 @@ def redshift_cluster_deleted(
     with _explained_failures():
         lifecycle = redshift_cluster_aws.lifecycle(context.log)
         deleted = lifecycle.delete_cluster()
-    return dg.Output(None, metadata={"deleted": deleted})
+    return dg.Output(
+        None, metadata={"deleted": deleted, "final_snapshot": lifecycle.spec.final_snapshot}
+    )
 
 
 @dg.op(
-    description="Revokes the cluster port's ingress rule and deletes the security group.",
+    description=(
+        "Revokes the cluster port's ingress rule, deletes the security group and this project's"
+        " S3 gateway endpoint."
+    ),
     ins={"cluster_gone": dg.In(dg.Nothing)},
     out=dg.Out(dg.Nothing),
 )
@@ -432,8 +598,12 @@ def redshift_cluster_network_access_removed(
     context: dg.OpExecutionContext, redshift_cluster_aws: RedshiftClusterAwsResource
 ) -> dg.Output[None]:
     with _explained_failures():
-        removed = redshift_cluster_aws.lifecycle(context.log).remove_network_access()
-    return dg.Output(None, metadata={"deleted": removed})
+        lifecycle = redshift_cluster_aws.lifecycle(context.log)
+        removed = lifecycle.remove_network_access()
+        endpoint_removed = lifecycle.remove_s3_gateway_endpoint()
+    return dg.Output(
+        None, metadata={"deleted": removed, "s3_gateway_endpoint_deleted": endpoint_removed}
+    )
 
 
 @dg.op(
@@ -449,18 +619,37 @@ def redshift_cluster_iam_role_deleted(
     return dg.Output(None, metadata={"deleted": removed})
 
 
+@dg.op(
+    description="Deletes the cluster's parameter group.",
+    ins={"cluster_gone": dg.In(dg.Nothing)},
+    out=dg.Out(dg.Nothing),
+)
+def redshift_cluster_parameter_group_deleted(
+    context: dg.OpExecutionContext, redshift_cluster_aws: RedshiftClusterAwsResource
+) -> dg.Output[None]:
+    with _explained_failures():
+        removed = redshift_cluster_aws.lifecycle(context.log).delete_parameter_group()
+    return dg.Output(None, metadata={"deleted": removed})
+
+
 @dg.job(
     name="redshift_cluster_down",
     description=(
-        "Deletes the Redshift cluster (final snapshot if the spec asks), waits until it is gone,"
-        " then removes its security group and IAM role. Nothing there: says so and succeeds."
+        "Deletes the Redshift cluster after a final snapshot (teardown.final_snapshot = false"
+        " skips it, with a warning), waits until it is gone, then removes its schedule, security"
+        " group, S3 gateway endpoint, parameter group and IAM roles. Refuses, before any change,"
+        " resources of those names that lack the managed-by tag. Nothing there: says so and"
+        " succeeds."
     ),
     tags=_JOB_TAGS,
 )
 def redshift_cluster_down() -> None:
-    gone = redshift_cluster_deleted()
+    owned = redshift_cluster_ownership_checked()
+    unscheduled = redshift_cluster_schedule_removed(owned=owned)
+    gone = redshift_cluster_deleted(unscheduled=unscheduled)
     redshift_cluster_network_access_removed(cluster_gone=gone)
     redshift_cluster_iam_role_deleted(cluster_gone=gone)
+    redshift_cluster_parameter_group_deleted(cluster_gone=gone)
 
 
 redshift_cluster_jobs: list[dg.JobDefinition] = [

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from sparkify_assets.lib.default_source import default_sample_source
 from sparkify_assets.lib.project_home import sparkify_home
+from sparkify_assets.lib.setting_problems import source_problem
 from sparkify_assets.lib.source_tree import SourceTree, open_source_tree
 from sparkify_assets.lib.warehouse import Warehouse
 from sparkify_assets.lib.warehouse_connection import WarehouseSettings, connect_warehouse
@@ -52,14 +53,21 @@ class SourceResource(dg.ConfigurableResource):
     )
 
     def tree(self) -> SourceTree:
+        """The source tree; a SettingProblem when SPARKIFY_SOURCE_URL names none."""
         if not self.url:
             return open_source_tree(str(default_sample_source(sparkify_home())))
-        return open_source_tree(
-            self.url,
-            endpoint_url=self.s3_endpoint_url or None,
-            region_name=self.s3_region or None,
-            max_attempts=str(self.s3_max_attempts),
-        )
+        try:
+            return open_source_tree(
+                self.url,
+                endpoint_url=self.s3_endpoint_url or None,
+                region_name=self.s3_region or None,
+                max_attempts=str(self.s3_max_attempts),
+            )
+        except Exception as error:
+            problem = source_problem(error, self.url)
+            if problem is None:
+                raise
+            raise problem from None
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -72,11 +80,38 @@ class WarehouseResource(dg.ConfigurableResource):
             " or empty for the embedded PostgreSQL server."
         ),
     )
-    password: str = Field(default="", description="SPARKIFY_WAREHOUSE_PASSWORD (Redshift).")
+    password: str = Field(
+        default="",
+        description=(
+            "SPARKIFY_WAREHOUSE_PASSWORD: the password of the user in the URL (a URL holding a"
+            " password is refused); empty = IAM (Redshift) or a libpq passfile (PostgreSQL)."
+        ),
+    )
     iam_role_arn: str = Field(
         default="", description="SPARKIFY_REDSHIFT_IAM_ROLE_ARN: the role Redshift COPY assumes."
     )
     region: str = Field(default="", description="AWS region of the cluster and the source bucket.")
+    redshift_staging_url: str = Field(
+        default="",
+        description=(
+            "SPARKIFY_REDSHIFT_STAGING_URL: s3://bucket/prefix where the Redshift engine writes a"
+            " COPY manifest per day's file (this process writes it, the COPY role reads it)."
+        ),
+    )
+    redshift_connect_timeout_seconds: int = Field(
+        default=30,
+        description=(
+            "SPARKIFY_REDSHIFT_CONNECT_TIMEOUT_SECONDS: bound on connecting and logging in to"
+            " Redshift; never applies to a running statement."
+        ),
+    )
+    redshift_statement_timeout_seconds: int = Field(
+        default=10_800,
+        description=(
+            "SPARKIFY_REDSHIFT_STATEMENT_TIMEOUT_SECONDS: Redshift's statement_timeout for each"
+            " statement of the engine's sessions (queueing included); 0 = none."
+        ),
+    )
 
     @contextmanager
     def open(self) -> Iterator[Warehouse]:
@@ -87,6 +122,9 @@ class WarehouseResource(dg.ConfigurableResource):
                 password=self.password,
                 iam_role_arn=self.iam_role_arn,
                 region=self.region,
+                staging_url=self.redshift_staging_url,
+                connect_timeout_seconds=self.redshift_connect_timeout_seconds,
+                statement_timeout_seconds=self.redshift_statement_timeout_seconds,
             )
         )
         try:

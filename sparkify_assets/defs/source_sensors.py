@@ -22,6 +22,7 @@ from sparkify_assets.lib.loaded_source_versions import (
     loaded_catalog_digest,
     loaded_log_file_versions,
 )
+from sparkify_assets.lib.setting_problems import SettingProblem, reported_source_problems
 from sparkify_assets.lib.source_change_cursors import LogFileChange, LogFileCursor, catalog_digest
 from sparkify_assets.lib.source_layout import LOG_PREFIX, SONG_PREFIX, is_song_key
 from sparkify_assets.lib.source_listing import list_source_files
@@ -94,16 +95,22 @@ def _partition_days() -> tuple[date, date]:
 )
 def log_data_sensor(context: dg.SensorEvaluationContext, source: SourceResource) -> dg.SensorResult:
     cursor = LogFileCursor.from_json(context.cursor)
-    tree = source.tree()
     started_at = time.time()
+    first_day, last_day = _partition_days()
+    full = cursor.needs_full_listing(started_at, source.log_full_listing_interval_seconds)
+    try:  # a wrong setting skips the tick with its message; the cursor stays as it was
+        tree = source.tree()
+        with reported_source_problems(tree.url):
+            listing = list(
+                list_source_files(tree, LOG_PREFIX, start_after=None if full else cursor.last_key)
+            )
+    except SettingProblem as problem:
+        return dg.SensorResult(skip_reason=problem.message)
     # First tick (no cursor): the files some run loaded already, at their current version, are
     # not new (the daemon's first start after `sparkify build` launches nothing).
     already_loaded = (
         loaded_log_file_versions(context.instance, tree.url) if cursor.mark is None else {}
     )
-    first_day, last_day = _partition_days()
-    full = cursor.needs_full_listing(started_at, source.log_full_listing_interval_seconds)
-    listing = list_source_files(tree, LOG_PREFIX, start_after=None if full else cursor.last_key)
     new_cursor, tick = cursor.after_listing(
         listing,
         full=full,
@@ -112,10 +119,12 @@ def log_data_sensor(context: dg.SensorEvaluationContext, source: SourceResource)
         last_day=last_day,
         already_loaded=already_loaded,
     )
+    # Keys are written by whoever can upload to the bucket: logged as repr (no newline or
+    # terminal escape sequence reaches the log as is).
     for key, why in tick.ignored:
-        context.log.info(f"ignoring {tree.url}/{key}: {why}")
+        context.log.info(f"ignoring {key!r} in {tree.url}: {why}")
     for key in tick.deferred:
-        context.log.info(f"waiting for {tree.url}/{key}: its day is not a partition yet")
+        context.log.info(f"waiting for {key!r} in {tree.url}: its day is not a partition yet")
     context.log.info(
         f"{'full' if full else 'incremental'} listing of {tree.url}/{LOG_PREFIX}:"
         f" {tick.files_listed} keys listed, {len(tick.changes)} files to load"
@@ -150,12 +159,16 @@ def log_data_sensor(context: dg.SensorEvaluationContext, source: SourceResource)
 def song_data_sensor(
     context: dg.SensorEvaluationContext, source: SourceResource
 ) -> dg.SensorResult:
-    tree = source.tree()
-    digest, count = catalog_digest(
-        (file.key, file.version)
-        for file in list_source_files(tree, SONG_PREFIX)
-        if is_song_key(file.key)
-    )
+    try:  # a wrong setting skips the tick with its message; the cursor stays as it was
+        tree = source.tree()
+        with reported_source_problems(tree.url):
+            digest, count = catalog_digest(
+                (file.key, file.version)
+                for file in list_source_files(tree, SONG_PREFIX)
+                if is_song_key(file.key)
+            )
+    except SettingProblem as problem:
+        return dg.SensorResult(skip_reason=problem.message)
     previous = json.loads(context.cursor) if context.cursor else {}
     cursor = json.dumps({"digest": digest, "song_files": count})
     if count == 0:

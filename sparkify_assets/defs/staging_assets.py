@@ -13,6 +13,7 @@ from sparkify_assets.lib.loaded_source_versions import (
     SOURCE_FILE_METADATA,
     SOURCE_VERSION_METADATA,
 )
+from sparkify_assets.lib.setting_problems import reported_source_problems
 from sparkify_assets.lib.source_change_cursors import catalog_digest
 from sparkify_assets.lib.source_layout import SONG_PREFIX, is_song_key, log_date_of
 from sparkify_assets.lib.source_listing import list_source_files
@@ -50,9 +51,10 @@ def staging_events(
     with warehouse.open() as connection:
         connection.ensure_tables()
         try:
-            report = connection.load_event_days(
-                tree, window, run_id=context.run.run_id, log=context.log.info
-            )
+            with reported_source_problems(tree.url):  # no bucket, no access: fail at once
+                report = connection.load_event_days(
+                    tree, window, run_id=context.run.run_id, log=context.log.info
+                )
         except SourceFileMissing as missing:
             raise dg.Failure(
                 description=f"Cannot load log dates {window}: {missing}",
@@ -110,15 +112,19 @@ def staging_songs(
     context: dg.AssetExecutionContext, source: SourceResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     tree = source.tree()
-    # What the song sensor compares on its first tick; listed before the load reads the files.
-    digest, song_files = catalog_digest(
-        (file.key, file.version)
-        for file in list_source_files(tree, SONG_PREFIX)
-        if is_song_key(file.key)
-    )
+    with reported_source_problems(tree.url):  # no bucket, no access: fail at once
+        # What the song sensor compares on its first tick; listed before the load reads the files.
+        digest, song_files = catalog_digest(
+            (file.key, file.version)
+            for file in list_source_files(tree, SONG_PREFIX)
+            if is_song_key(file.key)
+        )
     with warehouse.open() as connection:
         connection.ensure_tables()
-        report = connection.load_song_catalog(tree, run_id=context.run.run_id, log=context.log.info)
+        with reported_source_problems(tree.url):  # no bucket, no access: fail at once
+            report = connection.load_song_catalog(
+                tree, run_id=context.run.run_id, log=context.log.info
+            )
         return table_materialization(
             connection,
             "staging_songs",

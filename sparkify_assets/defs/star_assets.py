@@ -1,7 +1,8 @@
 """The star schema: the songplays fact and the users, songs, artists and time dimensions.
 
 Each is rebuilt by the set-based SQL in ``sql/transform/<table>.sql`` (a delete and an insert in one
-transaction), the same files on PostgreSQL and Redshift.
+transaction), the same files on PostgreSQL and Redshift except where an engine keeps a measured
+variant in ``sql/<engine>/transform/`` (PostgreSQL's users).
 """
 
 import dagster as dg
@@ -27,7 +28,9 @@ def _replace_table(
     with warehouse.open() as connection:
         connection.ensure_tables()
         connection.replace_rows(
-            table, transform_statements(table), window.sql_params() if window else {}
+            table,
+            transform_statements(table, connection.engine),
+            window.sql_params() if window else {},
         )
         return table_materialization(connection, table, window)
 

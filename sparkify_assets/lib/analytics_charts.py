@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -45,6 +46,9 @@ class AnswerColumn:
 
 # ---------------------------------------------------------------------------------------- markdown
 
+# CommonMark lets a backslash escape any ASCII punctuation character, and only those.
+_MARKDOWN_PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")
+
 
 def _cell(value: object, column: AnswerColumn) -> str:
     if value is None:
@@ -57,9 +61,16 @@ def _cell(value: object, column: AnswerColumn) -> str:
     elif isinstance(value, date):
         text = value.isoformat()
     else:
-        text = str(value)
-    # A cell is one line; a pipe would end it early.
-    return " ".join(text.split()).replace("\\", "\\\\").replace("|", "\\|")
+        # Text comes from the source data (song titles, names): every markdown construct in it
+        # is escaped, so it shows as typed and never renders as a link, image, HTML or emphasis.
+        return escape_markdown(" ".join(str(value).split()))
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` with every ASCII punctuation character backslash-escaped: CommonMark and GFM
+    render it literally (no link, image, autolink, raw HTML, entity, emphasis or table pipe)."""
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\g<0>", text)
 
 
 def markdown_table(

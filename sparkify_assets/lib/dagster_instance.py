@@ -10,7 +10,9 @@ Where the runs, event log and schedules live (``instance_storage_target``):
 
 * by default, the database ``dagster`` on the embedded PostgreSQL server that also holds the
   development warehouse (one server, two databases: rebuilding the warehouse never touches the
-  run history);
+  run history). Its password (the server's generated one) reaches Dagster through
+  ``SPARKIFY_DAGSTER_STORAGE_PASSWORD``, which ``prepare_instance()`` sets for its process and the
+  processes it starts; a plain ``dagster`` command needs it exported;
 * in production, any PostgreSQL named by ``SPARKIFY_DAGSTER_STORAGE_URL``
   (``postgresql://user@host:port/database?sslmode=require``). A password is never written into
   ``dagster.yaml`` nor accepted inside that URL: set ``SPARKIFY_DAGSTER_STORAGE_PASSWORD`` and the
@@ -92,11 +94,6 @@ def instance_home() -> Path:
     return sparkify_home() / "dagster_home"
 
 
-def embedded_data_dir() -> Path:
-    """Where the embedded PostgreSQL server keeps its data (the warehouse's server too)."""
-    return sparkify_home() / "pgdata"
-
-
 def storage_target_from_url(url: str) -> StorageTarget:
     """A ``StorageTarget`` from a ``postgresql://user@host:port/database?params`` URL."""
     parts = urlsplit(url)
@@ -129,21 +126,28 @@ def storage_target_from_url(url: str) -> StorageTarget:
 
 def instance_storage_target() -> StorageTarget:
     """Where the instance's storage lives now: ``SPARKIFY_DAGSTER_STORAGE_URL`` if set, else the
-    database ``dagster`` on the embedded server (started, and the database created, if needed)."""
+    database ``dagster`` on the embedded server (started, and the database created, if needed).
+    For the embedded server, ``SPARKIFY_DAGSTER_STORAGE_PASSWORD`` is set in this process's
+    environment from the server's 0600 password file (children inherit it; ``dagster.yaml`` only
+    names the variable)."""
     configured = os.environ.get(STORAGE_URL_SETTING)
     if configured:
         return storage_target_from_url(configured)
-    from sparkify_assets.lib.embedded_postgres import embedded_postgres_url
+    from sparkify_assets.lib.embedded_postgres import EmbeddedPostgres
 
-    embedded = urlsplit(embedded_postgres_url(embedded_data_dir(), EMBEDDED_DATABASE))
+    server = EmbeddedPostgres.for_home(sparkify_home())
+    server.ensure_database(EMBEDDED_DATABASE)
+    embedded = urlsplit(server.url(EMBEDDED_DATABASE))
     socket_dir = dict(parse_qsl(embedded.query)).get("host")
     if not socket_dir:
         raise RuntimeError(f"the embedded server gave no socket directory: {embedded.geturl()}")
+    os.environ.setdefault(STORAGE_PASSWORD_SETTING, server.password)
     return StorageTarget(
         host=socket_dir,
-        port=embedded.port or 5432,
-        user=embedded.username or EMBEDDED_USER,
+        port=int(dict(parse_qsl(embedded.query)).get("port") or 5432),
+        user=unquote(embedded.username or EMBEDDED_USER),
         database=EMBEDDED_DATABASE,
+        password_env=STORAGE_PASSWORD_SETTING,
     )
 
 

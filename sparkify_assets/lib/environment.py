@@ -23,5 +23,5 @@ def env_setting(name: str, default: str = "") -> str:
 def env_int_setting(name: str, default: int) -> int:
     """``EnvVar.int(name)`` when ``name`` is set in the environment, else ``default``."""
     if os.environ.get(name):
-        return dg.EnvVar.int(name)
+        return dg.EnvVar.int(name)  # an IntEnvVar: Dagster resolves it at run time
     return default

@@ -24,7 +24,11 @@ from typing import Annotated, Any, BinaryIO
 import msgspec
 import orjson
 
-from sparkify_assets.lib.quarantine import RAW_TEXT_LIMIT, RejectedRecord
+from sparkify_assets.lib.quarantine import (
+    QUARANTINE_BATCH_BYTES,
+    RAW_BYTES_KEPT,
+    RejectedRecord,
+)
 
 MAX_LINE_BYTES = 1 << 20  # 1 MiB: a real event is ~400 bytes
 _INT32 = (-(2**31), 2**31 - 1)
@@ -175,6 +179,12 @@ class EventFileParser:
     source_file: str
     rejected: list[RejectedRecord] = field(default_factory=list)
     accepted: int = 0
+    # When set, ``rows`` returns once this many rejected records (or QUARANTINE_BATCH_BYTES of
+    # them) are pending: the caller writes ``take_rejected()`` and calls ``rows`` again until
+    # ``finished``. Memory then stays bounded whatever the share of bad lines.
+    pause_after_rejections: int | None = None
+    rejected_count: int = 0
+    finished: bool = False
 
     def __post_init__(self) -> None:
         day_start = datetime(self.log_date.year, self.log_date.month, self.log_date.day, tzinfo=UTC)
@@ -185,15 +195,32 @@ class EventFileParser:
         # Field-type combinations already found valid: a record matching one skips the per-field
         # type checks (real files have a handful of combinations).
         self._valid_signatures: set[tuple[type, ...]] = set()
+        self._line_number = 0
+        self._pending_bytes = 0
+
+    def take_rejected(self) -> list[RejectedRecord]:
+        """The rejected records pending, handed over (the parser forgets them)."""
+        taken, self.rejected, self._pending_bytes = self.rejected, [], 0
+        return taken
+
+    def _must_pause(self) -> bool:
+        return self.pause_after_rejections is not None and (
+            len(self.rejected) >= self.pause_after_rejections
+            or self._pending_bytes >= QUARANTINE_BATCH_BYTES
+        )
 
     def rows(self, stream: BinaryIO) -> Iterator[tuple[object, ...]]:
-        """Yields one row per accepted line of ``stream``; refused lines go to ``rejected``."""
-        line_number = 0
+        """Yields one row per accepted line of ``stream``; refused lines go to ``rejected``.
+        Reads to the end, or pauses (see ``pause_after_rejections``); ``finished`` says which."""
         while True:
+            if self._must_pause():
+                return
             line = stream.readline(MAX_LINE_BYTES + 1)
             if not line:
+                self.finished = True
                 return
-            line_number += 1
+            self._line_number += 1
+            line_number = self._line_number
             if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
                 self._skip_rest_of_line(stream)
                 self._refuse(line_number, f"line is longer than {MAX_LINE_BYTES} bytes", line)
@@ -264,7 +291,9 @@ class EventFileParser:
         if user_id == "":
             user_id = None
         elif user_id is not None:
-            if not (user_id.isdigit() and len(user_id) <= 9):
+            # ASCII digits only: str.isdigit() also accepts '²' or '٣', which int() then
+            # refuses or reads as a digit, and Redshift's check (sql/redshift/staging.sql) does not.
+            if not (user_id.isascii() and user_id.isdigit() and len(user_id) <= 9):
                 raise _Refused("userId is not a numeric string")
             user_id = int(user_id)
         if registration is not None:
@@ -330,8 +359,10 @@ class EventFileParser:
 
     def _refuse(self, line_number: int, reason: str, raw: bytes) -> None:
         # Keep only what the quarantine table stores, so a file of huge lines cannot exhaust memory.
-        kept = raw[: RAW_TEXT_LIMIT * 4]
+        kept = raw[:RAW_BYTES_KEPT]
         self.rejected.append(RejectedRecord(self.source_file, line_number, reason, kept))
+        self.rejected_count += 1
+        self._pending_bytes += len(kept) + 200  # and the record around it
 
     @staticmethod
     def _skip_rest_of_line(stream: BinaryIO) -> None:

@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 RAW_TEXT_LIMIT = 4000  # characters of the raw record kept in the quarantine table
+RAW_BYTES_KEPT = RAW_TEXT_LIMIT * 4  # what a RejectedRecord keeps: enough for RAW_TEXT_LIMIT
+# Rejected records a loader holds before writing them: memory stays bounded on a file of junk.
+QUARANTINE_BATCH_RECORDS = 2000
+QUARANTINE_BATCH_BYTES = 8 << 20
 
 QUARANTINE_COLUMNS = (
     "source_kind",

@@ -3,8 +3,11 @@
 Staging runs Redshift's own ``COPY`` from S3 into a temporary table (one COPY per log file, one
 for the whole song catalog), checks and converts the rows there with plain SQL
 (``sql/redshift/staging.sql``), and replaces the window's rows in one short transaction that holds
-the table's lock. Lines COPY rejects (``MAXERROR``) are read back from ``stl_load_errors`` and
+the table's lock. Lines COPY rejects (``MAXERROR``) are read back from the load-error log
+(``stl_load_errors`` on a provisioned cluster, ``sys_load_error_detail`` on Serverless) and
 quarantined with Redshift's reason. Transforms, checks and row counts are the shared ``sql/`` files.
+After each delete-and-insert the engine runs ``ANALYZE``/``VACUUM DELETE ONLY`` when the change is a
+large share of the table (``redshift_upkeep``).
 
 Nothing here logs SQL text or puts it in an error: logs and errors name the statement
 (``SqlStatement.key``), and messages are scrubbed of the password. COPY authenticates with
@@ -13,7 +16,15 @@ Nothing here logs SQL text or puts it in an error: logs and errors name the stat
 Connection URL: ``redshift://user@host:5439/database``, with the password in
 ``SPARKIFY_WAREHOUSE_PASSWORD`` or, when there is none, IAM authentication (temporary database
 credentials for ``user`` from the AWS credential chain; the cluster identifier is the first label of
-a ``*.redshift.amazonaws.com`` host, or ``?cluster_identifier=...``). SSL is always on with
+a ``*.redshift.amazonaws.com`` host, or ``?cluster_identifier=...``). Redshift Serverless is
+supported: a ``<workgroup>.<account>.<region>.redshift-serverless.amazonaws.com`` host (or
+``?serverless=true&workgroup=<name>`` for a custom name) connects with the workgroup's IAM
+credentials when there is no password, and reads load errors from ``sys_load_error_detail``.
+
+The connection has no socket timeout once open: ``connect_timeout_seconds`` bounds connecting and
+logging in only (redshift_connector's ``timeout`` is a socket timeout set before connecting and
+never reset, which would cut off any statement that runs or queues longer), TCP keepalive is on, and
+the server bounds each statement (``statement_timeout``). SSL is always on with
 certificate checks: ``sslmode`` is ``verify-full`` unless the URL says ``?sslmode=verify-ca``.
 ``?sslmode=disable`` is honoured for a loopback host only (127.0.0.1, ::1, localhost): it is how
 the tests reach PostgreSQL through a local proxy, and it can never switch SSL off for a real
@@ -24,19 +35,30 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import dagster as dg
 import redshift_connector
 
+from sparkify_assets.lib.copy_manifests import STAGING_SETTING, ManifestStore
 from sparkify_assets.lib.load_window import LoadWindow
 from sparkify_assets.lib.quarantine import RAW_TEXT_LIMIT
+from sparkify_assets.lib.redshift_upkeep import upkeep_plan
+from sparkify_assets.lib.setting_problems import (
+    PASSWORD_SETTING,
+    WAREHOUSE_SETTING,
+    SettingProblem,
+)
 from sparkify_assets.lib.source_layout import SONG_PREFIX
 from sparkify_assets.lib.source_tree import SourceTree
 from sparkify_assets.lib.sql_files import SqlStatement, statement
@@ -51,29 +73,59 @@ from sparkify_assets.lib.warehouse import (
 )
 from sparkify_assets.lib.warehouse_connection import WarehouseSettings
 
+if TYPE_CHECKING:
+    from sparkify_assets.lib.backup_datasets import BackupPart
+    from sparkify_assets.lib.backup_location import BackupLocation
+    from sparkify_assets.lib.warehouse_backup import RestorePlan
+
 ENGINE = "redshift"
 DEFAULT_PORT = 5439
 SSL_MODES = ("verify-full", "verify-ca")
 JSONPATHS_KEY = "log_json_path.json"  # the layout's JSONPaths file, at the source tree's root
 REJECTIONS_LOGGED = 20  # rejected lines written to the run log per COPY (all are quarantined)
 
+REJECTION_BATCH_ROWS = 500  # rejected lines per INSERT (8 parameters each, far below the 32,767)
+KEEPALIVE = {"tcp_keepalive_idle": 60, "tcp_keepalive_interval": 30, "tcp_keepalive_count": 5}
+
 _LOOPBACK_NAMES = frozenset({"localhost"})
+_REGION = r"(?P<region>[a-z]{2}(?:-[a-z]+)+-\d)"
 _AWS_HOST = re.compile(
-    r"^(?P<cluster>[a-z][a-z0-9-]*)\.[a-z0-9]+\.(?P<region>[a-z]{2}(?:-[a-z]+)+-\d)"
-    r"\.redshift(?:-serverless)?\.amazonaws\.com$"
+    r"^(?P<cluster>[a-z][a-z0-9-]*)\.[a-z0-9]+\." + _REGION + r"\.redshift\.amazonaws\.com$"
 )
+_SERVERLESS_HOST = re.compile(
+    r"^(?P<workgroup>[a-z][a-z0-9-]*)\.(?P<account>\d{12})\."
+    + _REGION
+    + r"\.redshift-serverless\.amazonaws\.com$"
+)
+_WORKGROUP = re.compile(r"^[a-z0-9-]{3,64}$")
 # What may be spliced into a COPY as a quoted literal: no quote, backslash or whitespace can pass.
 _LITERAL_PATTERNS = {
     "source": re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*()=+,@/-]*)?$"),
     "jsonpaths": re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*()=+,@/-]*)?$"),
     "iam_role": re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$"),
     "region": re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$"),
+    "target": re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*()=+,@/-]*)?$"),
+    "manifest": re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*()=+,@/-]*)?$"),
+    "kms_key_id": re.compile(
+        r"^(arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-\d:\d{12}:(key|alias)/[A-Za-z0-9/_-]{1,256}"
+        r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|alias/[A-Za-z0-9/_-]{1,256})$"
+    ),
 }
+_QUERY_PARAMETER = re.compile(r"%\((?P<name>[a-z_]+)\)s")
+BACKUP_RESTORE_FOLDER = "_restore"  # COPY manifests of a running restore, deleted after it
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 _TABLE_NAME = re.compile(r"^[a-z_]+$")
+_SCHEMA_NAME = re.compile(r"^sparkify_smoke_[a-z0-9]{6,32}$")
+_ROW_PARAMETER = re.compile(r"%\(([a-z_]+)\)s")
 # SQLSTATE classes a retry can fix: connection, transaction rollback (serialization), resources,
-# operator intervention, system errors.
+# operator intervention, system errors ...
 _RETRYABLE_CLASSES = ("08", "40", "53", "57", "58")
+# ... except these, which a retry repeats: the statement_timeout cancelling a statement, a
+# connection the server refused to establish for a configuration reason.
+_FINAL_SQLSTATES = ("57014", "08004", "08P01")
+# Driver-side failures a retry can heal: the network refused, reset or timed out. Anything else
+# without a SQLSTATE (SSL refused, IAM set-up, a protocol error) is a configuration problem.
+_HEALING_OS_ERRORS = (ConnectionError, TimeoutError, socket.timeout, socket.gaierror)
 
 
 # -- errors ----------------------------------------------------------------------------------------
@@ -107,7 +159,7 @@ class RedshiftError(dg.Failure):
 
 @dataclass(frozen=True)
 class CopyRejection:
-    """One line a COPY rejected, as ``stl_load_errors`` records it."""
+    """One line a COPY rejected, as the load-error log records it."""
 
     source_file: str  # key relative to the source tree
     line_number: int | None
@@ -175,12 +227,12 @@ def _error_from_driver(
         sqlstate = ""
         message = f"{type(error).__name__}: {error}"
     message = _scrub(message, secrets)
-    retryable = (
-        sqlstate[:2] in _RETRYABLE_CLASSES
-        or "serializable isolation violation" in message.lower()
-        or (not sqlstate and isinstance(error, redshift_connector.InterfaceError | OSError))
-        or (not sqlstate and isinstance(error, redshift_connector.OperationalError))
-    )
+    if sqlstate:
+        retryable = (
+            sqlstate[:2] in _RETRYABLE_CLASSES and sqlstate not in _FINAL_SQLSTATES
+        ) or "serializable isolation violation" in message.lower()
+    else:
+        retryable = _network_failure(error)
     return RedshiftError(
         f"Redshift statement {key} {action}: [{sqlstate or 'no SQLSTATE'}] {message}",
         statement_key=key,
@@ -188,6 +240,51 @@ def _error_from_driver(
         server_message=message,
         retryable=retryable,
     )
+
+
+def _connect_problem(error: RedshiftError, target: object) -> SettingProblem:
+    """The SettingProblem of a failed connection: a refused login or a missing database fails at
+    once; a network fault or a cluster that is starting may heal, so the retry policy applies."""
+    state, message = error.sqlstate, error.server_message
+    if state.startswith("28") or "authentication" in message.lower():
+        return SettingProblem(
+            f"{PASSWORD_SETTING}: Redshift at {target} refused the login ({message}). Set"
+            f" {PASSWORD_SETTING} (unset: IAM authentication with your AWS credentials), or fix"
+            f" the user in {WAREHOUSE_SETTING}.",
+            setting=PASSWORD_SETTING,
+        )
+    if state == "3D000":
+        return SettingProblem(
+            f"{WAREHOUSE_SETTING}: {message} on Redshift at {target}. Name an existing"
+            f" database in {WAREHOUSE_SETTING}.",
+            setting=WAREHOUSE_SETTING,
+        )
+    return SettingProblem(
+        f"{WAREHOUSE_SETTING}: cannot reach Redshift at {target} ({message}). Check that the"
+        f" cluster is available (redshift_cluster_status) and the host and port in"
+        f" {WAREHOUSE_SETTING}.",
+        setting=WAREHOUSE_SETTING,
+        can_heal=error.retryable,
+    )
+
+
+def _network_failure(error: BaseException) -> bool:
+    """Whether ``error`` (a driver error without SQLSTATE, or an OSError) comes from the network
+    refusing, resetting or timing out a connection: the failures a retry can heal. The driver wraps
+    socket errors as ``InterfaceError("communication error", <OSError>)`` and a connect timeout as
+    ``OperationalError("connection time out", <timeout>)``."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [error]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, _HEALING_OS_ERRORS):
+            return True
+        pending += [a for a in current.args if isinstance(a, BaseException)]
+        pending += [e for e in (current.__cause__, current.__context__) if e is not None]
+    return False
 
 
 # -- connection settings ---------------------------------------------------------------------------
@@ -213,6 +310,9 @@ class RedshiftTarget:
     sslmode: str  # verify-full, verify-ca, or disable (loopback hosts only)
     cluster_identifier: str
     region: str  # from the host name when it is an AWS endpoint, else ""
+    serverless: bool = False  # a Redshift Serverless workgroup (host name or ?serverless=true)
+    workgroup: str = ""  # the Serverless workgroup (host name or ?workgroup=)
+    account_id: str = ""  # from a Serverless host name
 
     @classmethod
     def from_url(cls, url: str) -> RedshiftTarget:
@@ -228,7 +328,7 @@ class RedshiftTarget:
         if not host or not user:
             raise ValueError("a Redshift URL names a user and a host: redshift://user@host:5439/db")
         options = {name: values[-1] for name, values in parse_qs(parts.query).items()}
-        unknown = set(options) - {"sslmode", "cluster_identifier"}
+        unknown = set(options) - {"sslmode", "cluster_identifier", "serverless", "workgroup"}
         if unknown:
             raise ValueError(f"unknown Redshift URL option(s): {', '.join(sorted(unknown))}")
         sslmode = options.get("sslmode", "verify-full")
@@ -241,17 +341,40 @@ class RedshiftTarget:
         elif sslmode not in SSL_MODES:
             raise ValueError(f"sslmode must be one of {', '.join(SSL_MODES)}, not {sslmode!r}")
         aws_host = _AWS_HOST.match(host.lower())
+        serverless_host = _SERVERLESS_HOST.match(host.lower())
+        flag = options.get("serverless", "").lower()
+        if flag not in ("", "true", "false"):
+            raise ValueError(f"serverless must be true or false, not {flag!r}")
+        host_workgroup = serverless_host["workgroup"] if serverless_host else ""
+        workgroup = options.get("workgroup", host_workgroup)
+        serverless = bool(serverless_host) or flag == "true" or "workgroup" in options
+        if serverless and flag == "false":
+            raise ValueError("serverless=false contradicts a Serverless host or workgroup")
+        if workgroup and not _WORKGROUP.fullmatch(workgroup):
+            raise ValueError(f"{workgroup!r} is not a Redshift Serverless workgroup name")
+        if serverless and "cluster_identifier" in options:
+            raise ValueError("cluster_identifier names a provisioned cluster, not a workgroup")
+        matched = serverless_host or aws_host
         return cls(
             host=host,
             port=parts.port or DEFAULT_PORT,
             database=unquote(parts.path.lstrip("/")) or "dev",
             user=user,
             sslmode=sslmode,
-            cluster_identifier=options.get(
-                "cluster_identifier", aws_host["cluster"] if aws_host else ""
-            ),
-            region=aws_host["region"] if aws_host else "",
+            cluster_identifier=""
+            if serverless
+            else options.get("cluster_identifier", aws_host["cluster"] if aws_host else ""),
+            region=matched["region"] if matched else "",
+            serverless=serverless,
+            workgroup=workgroup,
+            account_id=serverless_host["account"] if serverless_host else "",
         )
+
+    @property
+    def load_errors_file(self) -> str:
+        """The statements that read this target's load-error log: STL_LOAD_ERRORS exists on
+        provisioned main clusters only, SYS_LOAD_ERROR_DETAIL on Serverless."""
+        return "serverless" if self.serverless else "provisioned"
 
     def __str__(self) -> str:
         return f"redshift://{self.user}@{self.host}:{self.port}/{self.database}"
@@ -259,12 +382,18 @@ class RedshiftTarget:
 
 def connect_arguments(target: RedshiftTarget, settings: WarehouseSettings) -> dict[str, Any]:
     """The keyword arguments for ``redshift_connector.connect``."""
+    if settings.connect_timeout_seconds <= 0:
+        raise ValueError("the connect timeout is a positive number of seconds")
     arguments: dict[str, Any] = {
         "host": target.host,
         "port": target.port,
         "database": target.database,
         "application_name": "sparkify_assets",
-        "timeout": 60,
+        # A socket timeout while connecting and logging in; open_connection() removes it once
+        # the session is up (redshift_connector keeps it on the socket for the connection's life).
+        "timeout": settings.connect_timeout_seconds,
+        "tcp_keepalive": True,
+        **KEEPALIVE,
     }
     if target.sslmode == "disable":
         arguments["ssl"] = False
@@ -275,6 +404,26 @@ def connect_arguments(target: RedshiftTarget, settings: WarehouseSettings) -> di
         arguments["user"] = target.user
         arguments["password"] = settings.password
         return arguments
+    region = settings.region or target.region
+    if target.serverless:
+        # IAM for a Serverless workgroup: redshift-serverless GetCredentials for the caller's own
+        # IAM identity (the database user is IAM:<user> or IAMR:<role>, not the URL's user).
+        if not target.workgroup:
+            raise ValueError(
+                "IAM authentication to Redshift Serverless needs the workgroup: use the"
+                " <workgroup>.<account>.<region>.redshift-serverless.amazonaws.com endpoint or add"
+                " ?workgroup=<name> to SPARKIFY_WAREHOUSE_URL"
+            )
+        arguments.update(
+            iam=True,
+            is_serverless=True,
+            serverless_work_group=target.workgroup,
+            user="",
+            password="",
+            **({"serverless_acct_id": target.account_id} if target.account_id else {}),
+            **({"region": region} if region else {}),
+        )
+        return arguments
     # IAM: temporary credentials for the database user, from the AWS credential chain.
     if not target.cluster_identifier:
         raise ValueError(
@@ -282,7 +431,6 @@ def connect_arguments(target: RedshiftTarget, settings: WarehouseSettings) -> di
             " needs the cluster identifier: use the cluster's *.redshift.amazonaws.com endpoint or"
             " add ?cluster_identifier=<id> to SPARKIFY_WAREHOUSE_URL"
         )
-    region = settings.region or target.region
     arguments.update(
         iam=True,
         db_user=target.user,
@@ -294,7 +442,22 @@ def connect_arguments(target: RedshiftTarget, settings: WarehouseSettings) -> di
     return arguments
 
 
-# -- rendering the two kinds of statement that cannot take bind parameters -------------------------
+def open_connection(arguments: Mapping[str, Any]) -> redshift_connector.Connection:
+    """``redshift_connector.connect(**arguments)``, then the socket timeout removed: the driver sets
+    ``timeout`` on the socket before connecting and never resets it (core.Connection.__init__), so
+    left in place it would end any statement that runs or waits in a queue longer. Long statements
+    are bounded on the server instead (``statement_timeout``), and TCP keepalive keeps an idle
+    connection alive through NAT and load balancers."""
+    connection = redshift_connector.connect(**arguments)
+    raw_socket = getattr(connection, "_usock", None)  # the driver's (SSL) socket
+    if raw_socket is None:
+        connection.close()
+        raise RuntimeError("redshift_connector has no _usock: cannot clear the connect timeout")
+    raw_socket.settimeout(None)
+    return connection
+
+
+# -- rendering the kinds of statement that cannot take bind parameters ----------------------------
 
 
 def render_copy(sql: SqlStatement, **values: str) -> str:
@@ -302,13 +465,47 @@ def render_copy(sql: SqlStatement, **values: str) -> str:
 
     Redshift's COPY takes no bind parameters; every value must match its strict pattern
     (``_LITERAL_PATTERNS``), which no quote, backslash or whitespace can pass."""
+    return _render(sql, values, {})
+
+
+def render_unload(
+    sql: SqlStatement, *, query: SqlStatement, params: Mapping[str, object], **values: str
+) -> str:
+    """The UNLOAD ``sql``: ``{query}`` becomes ``query`` as one string literal (its ``%(name)s``
+    parameters written as DATE / TIMESTAMP literals, its quotes doubled), every other placeholder a
+    quoted literal of ``values`` as in :func:`render_copy`."""
+    return _render(sql, values, {"query": unload_query_literal(query, params)})
+
+
+def unload_query_literal(query: SqlStatement, params: Mapping[str, object]) -> str:
+    """``query`` as the quoted literal UNLOAD takes. Only dates and timestamps may be parameters
+    (the backup windows): each is written from a ``date``/``datetime`` object by this code."""
+    body = _without_doc(query)
+    if "\\" in body or "{" in body or "--" in body:
+        raise ValueError(f"{query.key} cannot be quoted for UNLOAD (a backslash, brace or comment)")
+
+    def literal(match: re.Match[str]) -> str:
+        value = params[match["name"]]
+        if isinstance(value, datetime):
+            return f"TIMESTAMP '{value:%Y-%m-%d %H:%M:%S}'"
+        if isinstance(value, date):
+            return f"DATE '{value.isoformat()}'"
+        raise ValueError(f"{query.key}: parameter {match['name']} is not a date or a timestamp")
+
+    rendered = _QUERY_PARAMETER.sub(literal, body)
+    return "'" + rendered.replace("'", "''") + "'"
+
+
+def _render(sql: SqlStatement, values: Mapping[str, str], rendered: Mapping[str, str]) -> str:
     body = _without_doc(sql)
     names = set(_PLACEHOLDER.findall(body))
-    if names != set(values):
-        raise ValueError(f"{sql.key} takes {sorted(names)}, got {sorted(values)}")
+    if names != set(values) | set(rendered):
+        raise ValueError(f"{sql.key} takes {sorted(names)}, got {sorted({*values, *rendered})}")
 
     def literal(match: re.Match[str]) -> str:
         name = match.group(1)
+        if name in rendered:
+            return rendered[name]
         value = values[name]
         pattern = _LITERAL_PATTERNS.get(name)
         if pattern is None or not pattern.fullmatch(value):
@@ -318,12 +515,59 @@ def render_copy(sql: SqlStatement, **values: str) -> str:
     return _PLACEHOLDER.sub(literal, body)
 
 
-def render_lock(table: str) -> str:
-    """``LOCK <table>`` for one of the project's tables."""
+def render_table(sql: SqlStatement, table: str) -> str:
+    """``sql`` with ``{table}`` replaced by one of the project's tables."""
     name = checked_table_name(table)
     if not _TABLE_NAME.fullmatch(name):
         raise ValueError(f"{table!r} cannot be spliced into SQL")
-    return _without_doc(statement("redshift/catalog.lock_table_for_write")).replace("{table}", name)
+    body = _without_doc(sql)
+    if set(_PLACEHOLDER.findall(body)) != {"table"}:
+        raise ValueError(f"{sql.key} does not take just a table")
+    return body.replace("{table}", name)
+
+
+def render_lock(table: str) -> str:
+    """``LOCK <table>`` for one of the project's tables."""
+    return render_table(statement("redshift/catalog.lock_table_for_write"), table)
+
+
+def render_statement_timeout(seconds: int) -> str:
+    """``SET statement_timeout TO <ms>`` (SET takes no bind parameters)."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 <= seconds <= 86_400 * 7:
+        raise ValueError("the statement timeout is 0 (none) to 604800 seconds")
+    sql = statement("redshift/session.set_statement_timeout")
+    return _without_doc(sql).replace("{milliseconds}", str(seconds * 1000))
+
+
+def render_schema(sql: SqlStatement, schema: str) -> str:
+    """``sql`` with ``{schema}`` replaced by a smoke-test scratch schema name."""
+    if not _SCHEMA_NAME.fullmatch(schema):
+        raise ValueError(f"{schema!r} is not a scratch schema name")
+    body = _without_doc(sql)
+    if set(_PLACEHOLDER.findall(body)) != {"schema"}:
+        raise ValueError(f"{sql.key} does not take just a schema")
+    return body.replace("{schema}", schema)
+
+
+def render_rows(
+    sql: SqlStatement, rows: Sequence[Mapping[str, object]]
+) -> tuple[str, dict[str, object]]:
+    """A multi-row ``INSERT ... VALUES``: the one VALUES row of ``sql`` repeated per row of
+    ``rows``, each parameter renamed ``<name>_<i>``, and the flattened parameters. Only parameter
+    names are generated; values stay parameters."""
+    body = _without_doc(sql)
+    head, marker, row = body.rpartition("VALUES")
+    if not marker or not row.strip().startswith("(") or not rows:
+        raise ValueError(f"{sql.key} is not a one-row INSERT ... VALUES, or there are no rows")
+    names = _ROW_PARAMETER.findall(row)
+    params: dict[str, object] = {}
+    tuples = []
+    for index, values in enumerate(rows):
+        if set(values) != set(names):
+            raise ValueError(f"{sql.key} takes {sorted(names)}, got {sorted(values)}")
+        tuples.append(_ROW_PARAMETER.sub(rf"%(\1_{index})s", row.strip()))
+        params.update({f"{name}_{index}": values[name] for name in names})
+    return f"{head}VALUES\n" + ",\n".join(tuples), params
 
 
 def _without_doc(sql: SqlStatement) -> str:
@@ -337,26 +581,42 @@ def _without_doc(sql: SqlStatement) -> str:
 # -- sessions and the warehouse --------------------------------------------------------------------
 
 
+StatementObserver = Callable[[str, float, "RedshiftError | None"], None]
+"""Called after each statement with its key, its seconds and its error (None when it succeeded)."""
+
+
 class RedshiftSession:
     """A transaction on a redshift_connector connection (autocommit off: the driver begins one
     with the first statement; the warehouse commits or rolls it back)."""
 
-    def __init__(self, connection: redshift_connector.Connection, secrets: Sequence[str]) -> None:
+    def __init__(
+        self,
+        connection: redshift_connector.Connection,
+        secrets: Sequence[str],
+        observer: StatementObserver | None = None,
+    ) -> None:
         self.connection = connection
         self._secrets = secrets
+        self._observer = observer
 
     def _run(
         self, key: str, text: str, params: Mapping[str, object] | None
     ) -> redshift_connector.Cursor:
         cursor = self.connection.cursor()
         cursor.paramstyle = "pyformat"
+        started = time.perf_counter()
         try:
             if params:
                 cursor.execute(text, dict(params))
             else:
                 cursor.execute(text)
         except (redshift_connector.Error, OSError) as error:
-            raise _error_from_driver(key, error, self._secrets) from None
+            failure = _error_from_driver(key, error, self._secrets)
+            if self._observer is not None:
+                self._observer(key, time.perf_counter() - started, failure)
+            raise failure from None
+        if self._observer is not None:
+            self._observer(key, time.perf_counter() - started, None)
         return cursor
 
     def _affected(self, key: str, text: str, params: Mapping[str, object] | None) -> int:
@@ -372,23 +632,48 @@ class RedshiftSession:
     def query(
         self, sql: SqlStatement, params: Mapping[str, object] | None = None
     ) -> list[dict[str, object]]:
-        cursor = self._run(sql.key, sql.text, params)
+        return self.query_rendered(sql.key, sql.text, params)
+
+    def query_rendered(
+        self, key: str, text: str, params: Mapping[str, object] | None = None
+    ) -> list[dict[str, object]]:
+        cursor = self._run(key, text, params)
         try:
             names = [column[0] for column in cursor.description or ()]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         finally:
             cursor.close()
 
-    def execute_rendered(self, key: str, text: str) -> int:
-        """Runs SQL text rendered from statement ``key`` (a COPY, a LOCK), without parameters."""
-        return self._affected(key, text, None)
+    def execute_rendered(
+        self, key: str, text: str, params: Mapping[str, object] | None = None
+    ) -> int:
+        """Runs SQL text rendered from statement ``key`` (a COPY, a LOCK, a multi-row INSERT)."""
+        return self._affected(key, text, params)
 
     def lock_for_write(self, table: str) -> None:
         self.execute_rendered("redshift/catalog.lock_table_for_write", render_lock(table))
 
+    def insert_rows(self, sql: SqlStatement, rows: Sequence[Mapping[str, object]]) -> int:
+        """Inserts ``rows`` with the one-row INSERT ``sql``, ``REJECTION_BATCH_ROWS`` per
+        statement."""
+        inserted = 0
+        for start in range(0, len(rows), REJECTION_BATCH_ROWS):
+            text, params = render_rows(sql, rows[start : start + REJECTION_BATCH_ROWS])
+            inserted += self.execute_rendered(sql.key, text, params)
+        return inserted
+
+
+@dataclass
+class _LoadErrorCursor:
+    """Where this session's load-error log was before the next COPY: rows of this session with a
+    higher query id, started after ``started_after``, belong to it."""
+
+    started_after: datetime
+    after_query: int
+
 
 class RedshiftWarehouse(Warehouse):
-    """An Amazon Redshift database."""
+    """An Amazon Redshift database (a provisioned cluster or a Serverless workgroup)."""
 
     engine = ENGINE
 
@@ -400,37 +685,61 @@ class RedshiftWarehouse(Warehouse):
         iam_role_arn: str = "",
         region: str = "",
         secrets: Sequence[str] = (),
+        manifests: ManifestStore | None = None,
+        observer: StatementObserver | None = None,
     ) -> None:
         self._connection = connection
         self.target = target
         self.iam_role_arn = iam_role_arn
         self.region = region or target.region
         self._secrets = tuple(s for s in secrets if s)
+        self.manifests = manifests
+        self.observer = observer
 
     @classmethod
-    def connect(cls, settings: WarehouseSettings) -> RedshiftWarehouse:
+    def connect(
+        cls, settings: WarehouseSettings, *, observer: StatementObserver | None = None
+    ) -> RedshiftWarehouse:
         try:
             target = RedshiftTarget.from_url(settings.url)
             arguments = connect_arguments(target, settings)
+            timeout = render_statement_timeout(settings.statement_timeout_seconds)
+            manifests = (
+                ManifestStore.from_url(settings.staging_url, region=settings.region)
+                if settings.staging_url
+                else None
+            )
         except ValueError as error:  # a configuration mistake: retrying cannot fix it
-            raise dg.Failure(
-                description=f"SPARKIFY_WAREHOUSE_URL: {error}", allow_retries=False
+            raise SettingProblem(
+                f"Redshift settings: {error}.", setting=WAREHOUSE_SETTING
             ) from None
         secrets = (settings.password,)
         try:
-            connection = redshift_connector.connect(**arguments)
+            connection = open_connection(arguments)
         except (redshift_connector.Error, OSError) as error:
-            raise _error_from_driver(
-                f"connect to {target}", error, secrets, action="could not be opened"
+            raise _connect_problem(
+                _error_from_driver(
+                    f"connect to {target}", error, secrets, action="could not be opened"
+                ),
+                target,
             ) from None
         connection.autocommit = False
-        return cls(
+        warehouse = cls(
             connection,
             target=target,
             iam_role_arn=settings.iam_role_arn,
             region=settings.region,
             secrets=secrets,
+            manifests=manifests,
+            observer=observer,
         )
+        try:
+            with warehouse.transaction() as session:
+                session.execute_rendered("redshift/session.set_statement_timeout", timeout)
+        except BaseException:
+            warehouse.close()
+            raise
+        return warehouse
 
     def close(self) -> None:
         with contextlib.suppress(redshift_connector.Error, OSError):  # gone already
@@ -448,7 +757,7 @@ class RedshiftWarehouse(Warehouse):
     @contextmanager
     def transaction(self) -> Iterator[RedshiftSession]:
         try:
-            yield RedshiftSession(self._connection, self._secrets)
+            yield RedshiftSession(self._connection, self._secrets, self.observer)
         except BaseException:
             with contextlib.suppress(RedshiftError):  # keep the original error
                 self._end("rollback", commit=False)
@@ -470,6 +779,72 @@ class RedshiftWarehouse(Warehouse):
             for table in missing:
                 for sql in ddl_statements(ENGINE, table):
                     session.execute(sql)
+
+    def replace_rows(
+        self, table: str, statements: Sequence[SqlStatement], params: Mapping[str, object]
+    ) -> None:
+        """The shared delete-then-insert under the table's lock, then the upkeep it calls for."""
+        deleted = inserted = 0
+        with self.transaction() as session:
+            session.lock_for_write(table)
+            for sql in statements:
+                count = max(session.execute(sql, params), 0)
+                if sql.name.startswith("delete"):
+                    deleted += count
+                else:
+                    inserted += count
+        self.upkeep(table, deleted=deleted, inserted=inserted)
+
+    # -- upkeep ------------------------------------------------------------------------------------
+
+    def upkeep(
+        self, table: str, *, deleted: int, inserted: int, log: Log | None = None
+    ) -> list[str]:
+        """ANALYZE and/or VACUUM DELETE ONLY ``table`` when ``redshift_upkeep.upkeep_plan`` asks
+        for it after a replacement; returns the statements run. The data is committed already, so
+        a failed upkeep statement is logged, not raised (Redshift's automatic analyze and vacuum
+        catch up)."""
+        if deleted == 0 and inserted == 0:
+            return []
+        with self.transaction() as session:
+            (counted,) = session.query_rendered(
+                "redshift/upkeep.table_rows",
+                render_table(statement("redshift/upkeep.table_rows"), table),
+            )
+        plan = upkeep_plan(
+            rows_after=int(counted["row_count"]),  # type: ignore[call-overload]
+            deleted=deleted,
+            inserted=inserted,
+        )
+        done = []
+        for name in plan.statements:
+            key = f"redshift/upkeep.{name}"
+            text = render_table(statement(key), table)
+            try:
+                if name == "vacuum_delete_only":
+                    self.run_vacuum(key, text)
+                else:
+                    with self.transaction() as session:
+                        session.execute_rendered(key, text)
+            except RedshiftError as error:
+                if log is not None:
+                    log(f"{table}: {error.description} (left to Redshift's automatic upkeep)")
+                continue
+            done.append(name)
+            if log is not None:
+                log(f"{table}: {name} after deleting {deleted} and inserting {inserted} rows")
+        return done
+
+    def run_vacuum(self, key: str, text: str) -> None:
+        """Runs a VACUUM, which Redshift refuses inside a transaction block: in autocommit mode.
+        (The offline tests replace this, and only this, since PostgreSQL has no DELETE ONLY.)"""
+        self._connection.autocommit = True
+        try:
+            RedshiftSession(self._connection, self._secrets, self.observer).execute_rendered(
+                key, text
+            )
+        finally:
+            self._connection.autocommit = False
 
     # -- staging -----------------------------------------------------------------------------------
 
@@ -502,35 +877,74 @@ class RedshiftWarehouse(Warehouse):
             )
         return {"iam_role": self.iam_role_arn, "region": self.region}
 
+    def _manifest_store(self) -> ManifestStore:
+        if self.manifests is None:
+            raise dg.Failure(
+                description=(
+                    "Redshift loads each day's file through a COPY manifest (COPY FROM a key would"
+                    f" also load every object that key prefixes): set {STAGING_SETTING} to an"
+                    " s3://bucket/prefix this process may write and the COPY role may read."
+                ),
+                allow_retries=False,
+            )
+        return self.manifests
+
     def run_copy(self, session: RedshiftSession, key: str, text: str) -> None:
         """Runs one rendered COPY. (The offline tests replace this, and only this, with rows
         inserted the way COPY inserts them: no Redshift is reachable there.)"""
         session.execute_rendered(key, text)
 
+    def _load_error_cursor(self, session: RedshiftSession) -> _LoadErrorCursor:
+        """Where the session's load-error log stands, read before the first COPY of a load."""
+        (now,) = session.query(statement("redshift/session.server_time"))
+        (mark,) = session.query(
+            statement(f"redshift/load_errors.{self.target.load_errors_file}_watermark")
+        )
+        started = now["now"]
+        if not isinstance(started, datetime):
+            raise TypeError(f"server_time returned {started!r}")
+        return _LoadErrorCursor(
+            started_after=started - timedelta(seconds=1),
+            after_query=int(mark["last_query"]),  # type: ignore[call-overload]
+        )
+
     def _copy(
-        self, session: RedshiftSession, sql: SqlStatement, text: str, base: str, log: Log
+        self,
+        session: RedshiftSession,
+        sql: SqlStatement,
+        text: str,
+        base: str,
+        log: Log,
+        errors: _LoadErrorCursor,
     ) -> tuple[int, list[CopyRejection]]:
-        """Runs a COPY; returns the rows it loaded and the lines it rejected. When the COPY fails,
-        raises RedshiftLoadRejected with the rejected lines (logged too)."""
+        """Runs a COPY; returns the rows it loaded and the lines it rejected (and moves ``errors``
+        past them). When the COPY fails, raises RedshiftLoadRejected with the rejected lines."""
         try:
             self.run_copy(session, sql.key, text)
         except RedshiftError as error:
-            # The failed COPY aborted the transaction; stl_load_errors keeps its lines regardless.
+            # The failed COPY aborted the transaction; the load-error log keeps its lines.
             self._end("rollback", commit=False)
             with self.transaction() as errors_session:
-                rejections = self._last_copy_rejections(errors_session, base)
+                rejections = self._new_rejections(errors_session, base, errors)
             _log_rejections(log, sql.key, rejections)
             if rejections:
                 raise RedshiftLoadRejected(error, rejections) from None
             raise
         (counted,) = session.query(statement("redshift/catalog.last_copy_count"))
-        rejections = self._last_copy_rejections(session, base)
+        rejections = self._new_rejections(session, base, errors)
         _log_rejections(log, sql.key, rejections)
         return int(counted["loaded"]), rejections  # type: ignore[call-overload]
 
-    def _last_copy_rejections(self, session: RedshiftSession, base: str) -> list[CopyRejection]:
-        rows = session.query(statement("redshift/catalog.last_copy_errors"))
+    def _new_rejections(
+        self, session: RedshiftSession, base: str, errors: _LoadErrorCursor
+    ) -> list[CopyRejection]:
+        rows = session.query(
+            statement(f"redshift/load_errors.{self.target.load_errors_file}_errors"),
+            {"started_after": errors.started_after, "after_query": errors.after_query},
+        )
         prefix = base + "/"
+        for r in rows:
+            errors.after_query = max(errors.after_query, int(r["query_id"]))  # type: ignore[call-overload]
         return [
             CopyRejection(
                 source_file=_text(r["file_name"]).removeprefix(prefix),
@@ -554,9 +968,11 @@ class RedshiftWarehouse(Warehouse):
         rejected_at: datetime,
         run_id: str,
     ) -> None:
-        for rejection in rejections:
-            session.execute(
-                statement("redshift/staging.insert_copy_rejection"),
+        if not rejections:
+            return
+        session.insert_rows(
+            statement("redshift/staging.insert_copy_rejections"),
+            [
                 {
                     "source_kind": source_kind,
                     "log_date": log_dates.get(rejection.source_file),
@@ -566,14 +982,17 @@ class RedshiftWarehouse(Warehouse):
                     "raw_text": rejection.raw_line[:RAW_TEXT_LIMIT] or None,
                     "rejected_at": rejected_at,
                     "run_id": run_id,
-                },
-            )
+                }
+                for rejection in rejections
+            ],
+        )
 
     def load_event_days(
         self, tree: SourceTree, window: LoadWindow, *, run_id: str, log: Log
     ) -> LoadReport:
         base = self._source_base(tree)
         literals = self._copy_literals()
+        manifests = self._manifest_store()
         files = [(day, tree.log_file(day)) for day in window.days()]  # fails before any change
         copy_sql = statement("redshift/staging.copy_log_file")
         jsonpaths = f"{base}/{JSONPATHS_KEY}"
@@ -581,20 +1000,20 @@ class RedshiftWarehouse(Warehouse):
         log_dates = {file.key: day for day, file in files}
 
         # 1. COPY each day's file into a temporary table (it outlives this transaction, not the
-        #    session), then check and convert there. No lock is held while S3 is read.
+        #    session), then check and convert there. No lock is held while S3 is read. Each COPY
+        #    reads a manifest naming exactly that day's object.
         with self.transaction() as session:
+            errors = self._load_error_cursor(session)
             session.execute(statement("redshift/staging.drop_staged_events"))
             session.execute(statement("redshift/staging.create_staged_events"))
             for day, file in files:
-                text = render_copy(
-                    copy_sql, source=f"{base}/{file.key}", jsonpaths=jsonpaths, **literals
-                )
-                copied, rejected = self._copy(session, copy_sql, text, base, log)
+                manifest = manifests.write(run_id, f"{day:%Y-%m-%d}", [f"{base}/{file.key}"])
+                text = render_copy(copy_sql, source=manifest, jsonpaths=jsonpaths, **literals)
+                copied, rejected = self._copy(session, copy_sql, text, base, log, errors)
                 session.execute(
                     statement("redshift/staging.tag_log_file"),
                     {"log_date": day, "source_file": file.key},
                 )
-                # A rejected line belongs to the file COPY read; a prefix may match more keys.
                 for rejection in rejected:
                     log_dates.setdefault(rejection.source_file, day)
                 rejections += rejected
@@ -610,11 +1029,13 @@ class RedshiftWarehouse(Warehouse):
         rejected_at = datetime.now(UTC).replace(tzinfo=None)
         with self.transaction() as session:
             session.lock_for_write("staging_events")
-            session.execute(statement("staging/staging_events.delete_window"), window.sql_params())
+            deleted = session.execute(
+                statement("staging/staging_events.delete_window"), window.sql_params()
+            )
             session.execute(
                 statement("staging/staging_events.delete_window_quarantine"), window.sql_params()
             )
-            session.execute(statement("redshift/staging.insert_staging_events"))
+            inserted = session.execute(statement("redshift/staging.insert_staging_events"))
             session.execute(
                 statement("redshift/staging.insert_event_quarantine"),
                 {"rejected_at": rejected_at, "run_id": run_id},
@@ -627,6 +1048,7 @@ class RedshiftWarehouse(Warehouse):
                 rejected_at=rejected_at,
                 run_id=run_id,
             )
+        self.upkeep("staging_events", deleted=max(deleted, 0), inserted=max(inserted, 0), log=log)
 
         report = LoadReport()
         for day, file in files:
@@ -645,9 +1067,10 @@ class RedshiftWarehouse(Warehouse):
         text = render_copy(copy_sql, source=f"{base}/{SONG_PREFIX}", **literals)
 
         with self.transaction() as session:
+            errors = self._load_error_cursor(session)
             session.execute(statement("redshift/staging.drop_staged_songs"))
             session.execute(statement("redshift/staging.create_staged_songs"))
-            copied, rejections = self._copy(session, copy_sql, text, base, log)
+            copied, rejections = self._copy(session, copy_sql, text, base, log, errors)
             log(f"{SONG_PREFIX}: COPY loaded {copied} song objects, rejected {len(rejections)}")
             session.execute(statement("redshift/staging.drop_checked_songs"))
             session.execute(statement("redshift/staging.create_checked_songs"))
@@ -656,9 +1079,9 @@ class RedshiftWarehouse(Warehouse):
         rejected_at = datetime.now(UTC).replace(tzinfo=None)
         with self.transaction() as session:
             session.lock_for_write("staging_songs")
-            session.execute(statement("staging/staging_songs.delete_all"))
+            deleted = session.execute(statement("staging/staging_songs.delete_all"))
             session.execute(statement("staging/staging_songs.delete_all_quarantine"))
-            session.execute(
+            inserted = session.execute(
                 statement("redshift/staging.insert_staging_songs"), {"source_file": SONG_PREFIX}
             )
             session.execute(
@@ -673,10 +1096,121 @@ class RedshiftWarehouse(Warehouse):
                 rejected_at=rejected_at,
                 run_id=run_id,
             )
+        self.upkeep("staging_songs", deleted=max(deleted, 0), inserted=max(inserted, 0), log=log)
         accepted = int(counts["accepted"] or 0)  # type: ignore[call-overload]
         refused = int(counts["refused"] or 0) + len(rejections)  # type: ignore[call-overload]
         log(f"{SONG_PREFIX}: {accepted} song files loaded, {refused} quarantined")
         return LoadReport([FileLoad(SONG_PREFIX, accepted, refused)])
+
+    # -- backups -----------------------------------------------------------------------------------
+
+    def _iam_role(self, purpose: str) -> str:
+        if not self.iam_role_arn:
+            raise dg.Failure(
+                description=(
+                    f"Redshift {purpose} needs an IAM role that can reach the backup prefix: set"
+                    " SPARKIFY_REDSHIFT_IAM_ROLE_ARN (see infra/policies/"
+                    "redshift_s3_backup_write_policy.json for what it must allow)."
+                ),
+                allow_retries=False,
+            )
+        return self.iam_role_arn
+
+    def run_unload(self, session: RedshiftSession, key: str, text: str) -> None:
+        """Runs one rendered UNLOAD. (Offline tests replace this, and only this: no Redshift.)"""
+        session.execute_rendered(key, text)
+
+    def export_backup(
+        self,
+        parts: Sequence[BackupPart],
+        location: BackupLocation,
+        *,
+        file_prefix: str,
+        log: Log,
+    ) -> dict[str, int]:
+        literals = {"iam_role": self._iam_role("UNLOAD"), **self._copy_literals()}
+        kms_key_id = location.kms_key_id
+        unload = statement(
+            "redshift/backup.unload_sse_kms" if kms_key_id else "redshift/backup.unload_sse_s3"
+        )
+        if kms_key_id:
+            literals["kms_key_id"] = kms_key_id
+        counts: dict[str, int] = {}
+        # One transaction: every UNLOAD and count reads the same snapshot (serializable isolation).
+        with self.transaction() as session:
+            for part in parts:
+                params = part.sql_params()
+                (counted,) = session.query(part.dataset.count, params)
+                counts[part.folder] = int(counted["row_count"])  # type: ignore[call-overload]
+                text = render_unload(
+                    unload,
+                    query=part.dataset.export,
+                    params=params,
+                    target=location.s3_url(f"{part.folder}/{file_prefix}"),
+                    **literals,
+                )
+                self.run_unload(session, unload.key, text)
+                log(f"{part.folder}: UNLOAD of {counts[part.folder]} rows")
+        return counts
+
+    def restore_backup(
+        self, plan: RestorePlan, location: BackupLocation, *, log: Log
+    ) -> dict[str, int]:
+        from sparkify_assets.lib.warehouse_backup import BackupError
+
+        iam_role = self._iam_role("COPY from a backup")
+        folder = f"{BACKUP_RESTORE_FOLDER}/{uuid.uuid4().hex}"
+        manifests: dict[str, str] = {}
+        try:
+            # 1. A COPY manifest per table (COPY from Parquet wants each file's content_length).
+            for table in plan.tables:
+                entries = [
+                    {
+                        "url": location.s3_url(stored.key),
+                        "mandatory": True,
+                        "meta": {"content_length": stored.size},
+                    }
+                    for part in plan.parts
+                    if part.part.dataset.table == table
+                    for stored in part.files
+                ]
+                if entries:
+                    key = f"{folder}/{table}.manifest"
+                    location.put_bytes(key, json.dumps({"entries": entries}).encode("utf-8"))
+                    manifests[table] = location.s3_url(key)
+            # 2. COPY into temporary copies of the tables: no lock is held while S3 is read.
+            with self.transaction() as session:
+                for table in plan.tables:
+                    session.execute(statement(f"redshift/backup.drop_restored_{table}"))
+                    session.execute(statement(f"redshift/backup.create_restored_{table}"))
+                    if table in manifests:
+                        copy = statement(f"redshift/backup.copy_restored_{table}")
+                        text = render_copy(copy, manifest=manifests[table], iam_role=iam_role)
+                        self.run_copy(session, copy.key, text)
+                        log(f"{table}: COPY of the backup's Parquet files")
+            # 3. Replace the rows in one transaction holding the tables' locks.
+            expected = plan.expected_rows()
+            restored: dict[str, int] = {}
+            window = plan.window.sql_params() if plan.window else {}
+            with self.transaction() as session:
+                for table in plan.tables:
+                    session.lock_for_write(table)
+                for dataset in plan.datasets:
+                    session.execute(
+                        statement(dataset.delete_statement), window if dataset.is_daily else None
+                    )
+                for table in plan.tables:
+                    restored[table] = session.execute(
+                        statement(f"redshift/backup.insert_restored_{table}")
+                    )
+                if restored != expected:
+                    raise BackupError(
+                        f"the restore loaded {restored} rows, the backup's manifests list"
+                        f" {expected}: rolled back, the warehouse is unchanged"
+                    )
+            return restored
+        finally:
+            location.delete([stored.key for stored in location.list(f"{folder}/")])
 
 
 def _text(value: object) -> str:

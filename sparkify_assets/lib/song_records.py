@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from sparkify_assets.lib.quarantine import RejectedRecord
+from sparkify_assets.lib.quarantine import RAW_BYTES_KEPT, RejectedRecord
 
 MAX_SONG_FILE_BYTES = 1 << 20
 
@@ -101,4 +101,9 @@ def parse_song_file(data: bytes, source_file: str) -> tuple[object, ...] | Rejec
             source_file,
         )
     except _Refused as refusal:
-        return RejectedRecord(source_file, None, str(refusal), data)
+        return RejectedRecord(source_file, None, str(refusal), data[:RAW_BYTES_KEPT])
+
+
+def refused_song_file(source_file: str, reason: str) -> RejectedRecord:
+    """A song file refused without reading it (too large, a link, a FIFO...)."""
+    return RejectedRecord(source_file, None, reason, b"")

@@ -102,13 +102,18 @@ class LogFileCursor:
         if data.get("format") != CURSOR_FORMAT:
             raise ValueError(f"unknown log sensor cursor format: {data.get('format')!r}")
         mark = data.get("mark")
+        last_key = data.get("last_key")
+        full_listing_at = data.get("full_listing_at")
+        if last_key is not None and log_date_of(last_key) is None:
+            # Written before junk keys were kept out of it: forget it and list everything once.
+            last_key, full_listing_at = None, None
         return LogFileCursor(
-            last_key=data.get("last_key"),
+            last_key=last_key,
             mark=datetime.fromtimestamp(mark, UTC) if mark is not None else None,
             recent={_expand_key(k): v for k, v in data.get("recent", {}).items()},
             deferred={k: v[0] for k, v in data.get("deferred", {}).items()},
             deferred_modified={k: v[1] for k, v in data.get("deferred", {}).items()},
-            full_listing_at=data.get("full_listing_at"),
+            full_listing_at=full_listing_at,
         )
 
     def to_json(self) -> str:
@@ -186,26 +191,32 @@ class LogFileCursor:
 
         for file in listing:
             tick.files_listed += 1
-            if last_key is None or file.key > last_key:
+            # Only a day file that can become a partition moves the incremental listing's start: a
+            # junk key sorting after every date (log_data/zzz, log_data/2999/...) would otherwise
+            # hide every new day until the next full listing.
+            day = log_date_of(file.key)
+            is_day_file = day is not None and day <= last_day + timedelta(days=DEFER_DAYS)
+            if is_day_file and (last_key is None or file.key > last_key):
                 last_key = file.key
+            changed_since_mark = self.mark is None or (
+                file.last_modified >= self.mark
+                and self.recent.get(file.key) != version_fingerprint(file.version)
+            )
+            passed = self.last_key is not None and file.key > self.last_key
             if full:
-                if self.mark is None:  # the first tick
+                if self.mark is None:  # the first tick: a file some run loaded at this version
                     is_new = loaded.get(file.key) != file.version
                 else:
-                    is_new = (
-                        # a key never passed: found here if its upload outlasted SETTLE_SECONDS
-                        (self.last_key is not None and file.key > self.last_key)
-                        or (
-                            file.last_modified >= self.mark
-                            and self.recent.get(file.key) != version_fingerprint(file.version)
-                        )
-                    )
+                    # a day key never passed: found here if its upload outlasted SETTLE_SECONDS
+                    is_new = changed_since_mark or (is_day_file and passed)
                 if is_new:
                     handle(file)
                 if new_mark is not None and file.last_modified >= new_mark:
                     next_recent[file.key] = version_fingerprint(file.version)
-            elif self.last_key is None or file.key > self.last_key:
-                handle(file)
+            elif self.last_key is None or passed:
+                # Junk keys after the last day are listed again on every tick: reported once.
+                if is_day_file or changed_since_mark:
+                    handle(file)
                 if self.mark is None or file.last_modified >= self.mark:
                     recent[file.key] = version_fingerprint(file.version)
 

@@ -33,17 +33,12 @@ def list_source_files(
 def _list_local(
     tree: LocalSourceTree, under: str, start_after: str | None
 ) -> Iterator[ObservedFile]:
-    base = tree.root / under
-    if not base.is_dir():
-        return
-    files = []
-    for path in base.rglob("*"):
-        key = path.relative_to(tree.root).as_posix()
-        if (start_after is None or key > start_after) and path.is_file():
-            files.append((key, path.stat()))
-    for key, stat in sorted(files):
-        yield ObservedFile(
-            key=key,
-            version=f"{stat.st_mtime_ns}-{stat.st_size}",
-            last_modified=datetime.fromtimestamp(stat.st_mtime, UTC),
-        )
+    # Symbolic links and other non-regular entries are listed too (never followed): the load
+    # refuses them with a quarantine reason instead of dropping them silently.
+    for key, status in tree.walk(under):
+        if start_after is None or key > start_after:
+            yield ObservedFile(
+                key=key,
+                version=f"{status.st_mtime_ns}-{status.st_size}",
+                last_modified=datetime.fromtimestamp(status.st_mtime, UTC),
+            )

@@ -12,11 +12,16 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol, Self
 
 from sparkify_assets.lib.load_window import LoadWindow
 from sparkify_assets.lib.source_tree import SourceTree
-from sparkify_assets.lib.sql_files import SqlStatement, load_file, statement
+from sparkify_assets.lib.sql_files import SqlStatement, load_file, sql_root, statement
+
+if TYPE_CHECKING:  # the backup modules import this one
+    from sparkify_assets.lib.backup_datasets import BackupPart
+    from sparkify_assets.lib.backup_location import BackupLocation
+    from sparkify_assets.lib.warehouse_backup import RestorePlan
 
 # Every table the project creates, in creation order. Identifiers that reach SQL text (LOCK) must be
 # one of these.
@@ -143,6 +148,28 @@ class Warehouse(ABC):
     def load_song_catalog(self, tree: SourceTree, *, run_id: str, log: Log) -> LoadReport:
         """Replaces staging_songs (and the song quarantine rows) in one transaction."""
 
+    @abstractmethod
+    def export_backup(
+        self,
+        parts: Sequence[BackupPart],
+        location: BackupLocation,
+        *,
+        file_prefix: str,
+        log: Log,
+    ) -> dict[str, int]:
+        """Writes each part's rows (its data set's export query, sql/backup/export.sql) as Parquet
+        files named ``<part.folder>/<file_prefix>…`` in ``location``, every part from one
+        consistent snapshot of the warehouse; returns the row count of each part (by folder),
+        counted in that snapshot."""
+
+    @abstractmethod
+    def restore_backup(
+        self, plan: RestorePlan, location: BackupLocation, *, log: Log
+    ) -> dict[str, int]:
+        """In one transaction holding the tables' write locks, deletes the rows ``plan``
+        replaces and loads its files; returns the rows loaded per table. Rolls back and raises
+        when a table did not get the rows the plan expects."""
+
     def describe_table(self, table: str) -> TableDescription:
         """Columns, types and documentation of one table, as the database has them (from the
         engine's sql/<engine>/catalog.sql)."""
@@ -166,7 +193,7 @@ class Warehouse(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
-    def __enter__(self) -> Warehouse:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -196,9 +223,13 @@ class Warehouse(ABC):
         return int(rows[0]["row_count"])  # type: ignore[call-overload]
 
 
-def transform_statements(table: str) -> list[SqlStatement]:
-    """The statements of ``sql/transform/<table>.sql``, in file order."""
-    return list(load_file(f"transform/{checked_table_name(table)}").values())
+def transform_statements(table: str, engine: str = "") -> list[SqlStatement]:
+    """The statements of ``sql/transform/<table>.sql``, in file order; or of the engine's own
+    variant ``sql/<engine>/transform/<table>.sql`` where one exists (its head says why)."""
+    name = checked_table_name(table)
+    if engine and (sql_root() / engine / "transform" / f"{name}.sql").is_file():
+        return list(load_file(f"{engine}/transform/{name}").values())
+    return list(load_file(f"transform/{name}").values())
 
 
 def ddl_statements(engine: str, table: str) -> Iterator[SqlStatement]:

@@ -53,15 +53,22 @@ WHERE sp.start_time >= %(window_start)s
   AND NOT EXISTS (SELECT 1 FROM users AS u WHERE u.user_id = sp.user_id);
 
 -- name: catalog_rows_exist
--- Every matched song_id is in songs and every artist_id in artists.
+-- Every matched song_id is in songs and every artist_id in artists. Written with outer joins to
+-- the distinct ids, not two correlated NOT EXISTS under OR: Redshift refuses some correlated
+-- subqueries ("This type of correlated subquery pattern is not supported",
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_correlated_subqueries.html), and a join is a
+-- shape every engine plans well.
 SELECT COUNT(*) AS failures
 FROM songplays AS sp
+LEFT JOIN (SELECT DISTINCT song_id FROM songs) AS s
+  ON s.song_id = sp.song_id
+LEFT JOIN (SELECT DISTINCT artist_id FROM artists) AS a
+  ON a.artist_id = sp.artist_id
 WHERE sp.start_time >= %(window_start)s
   AND sp.start_time < %(window_end)s
   AND (
-      (sp.song_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM songs AS s WHERE s.song_id = sp.song_id))
-      OR (sp.artist_id IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM artists AS a WHERE a.artist_id = sp.artist_id))
+      (sp.song_id IS NOT NULL AND s.song_id IS NULL)
+      OR (sp.artist_id IS NOT NULL AND a.artist_id IS NULL)
   );
 
 -- name: catalog_match_share

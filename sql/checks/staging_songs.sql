@@ -9,7 +9,7 @@ SELECT CASE WHEN COUNT(*) = %(loaded_rows)s AND COUNT(*) > 0 THEN 0 ELSE 1 END A
 FROM staging_songs;
 
 -- name: unique_song_ids
--- No song_id appears in two song files (songs keeps the first file's entry).
+-- No song_id appears in two song files (songs keeps one entry, chosen by content: transform/songs).
 SELECT COUNT(*) AS failures
 FROM (
     SELECT song_id

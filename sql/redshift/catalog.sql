@@ -41,16 +41,3 @@ LOCK {table};
 -- name: last_copy_count
 -- Rows the session's last COPY loaded.
 SELECT pg_last_copy_count() AS loaded;
-
--- name: last_copy_errors
--- The lines the session's last COPY rejected (it records them even when the COPY failed).
-SELECT TRIM(e.filename) AS file_name,
-       e.line_number,
-       TRIM(e.colname) AS column_name,
-       e.err_code AS error_code,
-       TRIM(e.err_reason) AS error_reason,
-       TRIM(e.raw_field_value) AS raw_field_value,
-       TRIM(e.raw_line) AS raw_line
-FROM stl_load_errors AS e
-WHERE e.query = pg_last_copy_id()
-ORDER BY e.filename, e.line_number;

@@ -41,9 +41,14 @@ CREATE TEMP TABLE staged_events (
 );
 
 -- name: copy_log_file
--- One day's log file: {source} is its full s3:// key. MAXERROR lets bad lines be rejected (and
--- quarantined from stl_load_errors) without failing the load; COMPUPDATE/STATUPDATE OFF skip the
--- compression analysis and statistics that a temporary table does not need.
+-- One day's log file. {source} is the s3:// URL of a manifest the engine writes for this COPY
+-- under SPARKIFY_REDSHIFT_STAGING_URL, listing exactly the day's key with "mandatory": true: COPY
+-- FROM a key treats it as a prefix, so "...-events.json.bak" next to the file would be loaded
+-- too; with MANIFEST only the listed object is read, and a missing one fails the COPY
+-- (https://docs.aws.amazon.com/redshift/latest/dg/loading-data-files-using-manifest.html).
+-- MAXERROR lets bad lines be rejected (and quarantined from the load-error log) without failing the
+-- load; COMPUPDATE/STATUPDATE OFF skip the compression analysis and statistics that a temporary
+-- table does not need. MANIFEST stays last (sqlglot reads a value after it otherwise).
 COPY staged_events (
     artist, auth, firstname, gender, iteminsession, lastname, length, level, location, method,
     page, registration, sessionid, song, status, ts, useragent, userid
@@ -54,7 +59,8 @@ FORMAT AS JSON {jsonpaths}
 REGION {region}
 MAXERROR 10000
 COMPUPDATE OFF
-STATUPDATE OFF;
+STATUPDATE OFF
+MANIFEST;
 
 -- name: tag_log_file
 -- Marks the rows the last COPY added with their file's log date and key.
@@ -132,7 +138,17 @@ FROM (
                s.ts,
                TIMESTAMP '1970-01-01' + s.ts * INTERVAL '1 millisecond' AS start_time,
                s.useragent AS user_agent,
-               CASE WHEN s.userid ~ '^[0-9]{1,9}$' THEN CAST(s.userid AS INTEGER) END AS user_id,
+               -- Digits only, 1 to 9 of them, decided by lengths rather than by a regular
+               -- expression: Redshift's POSIX ^ and $ may match at a line break, so
+               -- '^[0-9]{1,9}$' could accept '7' || CHR(10) and the CAST would then fail the
+               -- whole statement
+               -- (https://docs.aws.amazon.com/redshift/latest/dg/pattern-matching-conditions-posix.html).
+               -- TRANSLATE removes every digit; OCTET_LENGTH counts a VARCHAR's trailing blanks
+               -- (https://docs.aws.amazon.com/redshift/latest/dg/r_OCTET_LENGTH.html), so
+               -- anything left over (a blank, a line break, a letter) refuses the value.
+               CASE WHEN OCTET_LENGTH(s.userid) BETWEEN 1 AND 9
+                     AND OCTET_LENGTH(TRANSLATE(s.userid, '0123456789', '')) = 0
+                    THEN CAST(s.userid AS INTEGER) END AS user_id,
                s.source_file,
                s.userid AS raw_user_id,
                CASE
@@ -144,7 +160,13 @@ FROM (
                         <> s.log_date
                        THEN 'ts ' || CAST(s.ts AS VARCHAR(20)) || ' is not on '
                             || TO_CHAR(s.log_date, 'YYYY-MM-DD') || ' (UTC)'
-                   WHEN s.userid <> '' AND NOT s.userid ~ '^[0-9]{1,9}$'
+                   -- '' is an anonymous event. Compared by length, not with <> '': Redshift
+                   -- ignores trailing blanks when comparing VARCHARs, so ' ' <> '' is false there
+                   -- (https://docs.aws.amazon.com/redshift/latest/dg/r_Examples_with_character_types.html)
+                   -- while PostgreSQL, like the Python parser, refuses a blank-only userId.
+                   WHEN OCTET_LENGTH(s.userid) > 0
+                        AND NOT (OCTET_LENGTH(s.userid) <= 9
+                                 AND OCTET_LENGTH(TRANSLATE(s.userid, '0123456789', '')) = 0)
                        THEN 'userId is not a numeric string'
                    WHEN ABS(s.registration) >= 4611686018427387904.0
                        THEN 'registration is out of range'
@@ -251,6 +273,8 @@ DROP TABLE IF EXISTS checked_songs;
 -- name: create_checked_songs
 -- Every staged song with the reason it is refused (NULL when accepted): song_records'
 -- parse_song_file rules for what COPY itself lets through (a missing or empty artist_id / song_id).
+-- Empty means zero bytes, not = '': Redshift ignores trailing blanks when comparing VARCHARs, so
+-- ' ' = '' there (https://docs.aws.amazon.com/redshift/latest/dg/r_Examples_with_character_types.html), while the Python parser, like PostgreSQL, accepts ' '.
 CREATE TEMP TABLE checked_songs AS
 SELECT s.num_songs,
        s.artist_id,
@@ -263,8 +287,8 @@ SELECT s.num_songs,
        s.duration,
        s.year,
        CASE
-           WHEN s.artist_id IS NULL OR s.artist_id = '' THEN 'artist_id is missing'
-           WHEN s.song_id IS NULL OR s.song_id = '' THEN 'song_id is missing'
+           WHEN s.artist_id IS NULL OR OCTET_LENGTH(s.artist_id) = 0 THEN 'artist_id is missing'
+           WHEN s.song_id IS NULL OR OCTET_LENGTH(s.song_id) = 0 THEN 'song_id is missing'
        END AS reason
 FROM staged_songs AS s;
 
@@ -274,7 +298,8 @@ SELECT SUM(CASE WHEN c.reason IS NULL THEN 1 ELSE 0 END) AS accepted,
 FROM checked_songs AS c;
 
 -- name: insert_staging_songs
--- COPY does not say which file a row came from: source_file is the prefix that was loaded.
+-- COPY does not say which file a row came from: source_file is the prefix that was loaded. (The
+-- songs transform therefore breaks song_id ties by content, not by file, on both engines.)
 INSERT INTO staging_songs (
     num_songs, artist_id, artist_latitude, artist_longitude, artist_location, artist_name,
     song_id, title, duration, year, source_file
@@ -309,8 +334,11 @@ SELECT 'song',
 FROM checked_songs AS c
 WHERE c.reason IS NOT NULL;
 
--- name: insert_copy_rejection
--- One line COPY rejected (from stl_load_errors), kept with Redshift's reason.
+-- name: insert_copy_rejections
+-- Lines COPY rejected (from the load-error log), kept with Redshift's reason. The engine sends
+-- many rows per statement: redshift_warehouse.render_rows repeats the VALUES row below once per
+-- rejected line (parameter names suffixed _0, _1, ...), so 10,000 rejections are 20 round trips,
+-- not 10,000.
 INSERT INTO load_quarantine (
     source_kind, log_date, source_file, line_number, reason, raw_text, rejected_at, run_id
 )

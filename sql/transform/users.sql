@@ -41,19 +41,23 @@ FROM (
            ) AS recency
     FROM staging_events AS e
     JOIN (
-        -- Each active user's latest ts. The correlated MAX is one index probe per user on
-        -- PostgreSQL (staging_events_user_ts_idx), so a day's cost does not grow with history;
-        -- Redshift decorrelates it into a join with an aggregate.
-        SELECT active.user_id,
-               (SELECT MAX(s.ts) FROM staging_events AS s WHERE s.user_id = active.user_id)
-                   AS latest_ts
-        FROM (
+        -- Each active user's latest ts, as a join with an uncorrelated aggregate over only the
+        -- active users' rows. Redshift does not promise to decorrelate a scalar subquery in a
+        -- select list ("This type of correlated subquery pattern is not supported":
+        -- https://docs.aws.amazon.com/redshift/latest/dg/r_correlated_subqueries.html), so the
+        -- shared statement never uses one.
+        SELECT s.user_id,
+               MAX(s.ts) AS latest_ts
+        FROM staging_events AS s
+        JOIN (
             SELECT DISTINCT w.user_id
             FROM staging_events AS w
             WHERE w.user_id IS NOT NULL
               AND w.log_date >= %(first_day)s
               AND w.log_date < %(end_day)s
         ) AS active
+          ON active.user_id = s.user_id
+        GROUP BY s.user_id
     ) AS latest
       ON latest.user_id = e.user_id
      AND latest.latest_ts = e.ts
