@@ -268,7 +268,12 @@ def test_updates_are_ordered_by_time_within_one_tick() -> None:
     assert graph.requested() == {OLD_DAY}
 
 
-def test_a_failed_run_waits_for_the_next_upstream_update() -> None:
+@pytest.mark.parametrize("subset_planned_events", ["0", "1"])
+def test_a_failed_run_waits_for_the_next_upstream_update(
+    subset_planned_events: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "1": what the project's instance sets; a failed run then marks no partition failed.
+    monkeypatch.setenv("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", subset_planned_events)
     graph = TinyGraph(rebuild_after_upstream_change())
     graph.requested()
     assert graph.materialize("upstream_day", OLD_DAY)

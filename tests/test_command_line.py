@@ -132,8 +132,10 @@ def test_sparkify_build_prints_the_summary(
     assert_matches_reference(warehouse_url, reference)
     with _project_instance(tmp_path / "home") as instance:  # the build's runs are in the UI's
         assert len(instance.get_runs()) == 3  # catalog, the six days, the analytics
+        # Every asset (the backup only when SPARKIFY_BACKUP_URL is set: it is not automated then)
         for key in defs.resolve_asset_graph().materializable_asset_keys:
-            assert instance.get_latest_materialization_event(key) is not None, key
+            if key != dg.AssetKey("warehouse_backup"):
+                assert instance.get_latest_materialization_event(key) is not None, key
 
 
 def test_the_instance_refuses_a_password_in_its_url(tmp_path: Path) -> None:

@@ -287,11 +287,13 @@ def test_the_instance_storage_survives_a_restart_of_the_embedded_server(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from sparkify_assets.lib.dagster_instance import prepare_instance
+    from sparkify_assets.lib.embedded_postgres import EmbeddedPostgres
 
     # Not under pytest's tmp_path (see conftest: the server may run as another user).
     home = Path(tempfile.mkdtemp(prefix="sparkify-instance-"))
     monkeypatch.setenv("SPARKIFY_HOME", str(home))
     monkeypatch.delenv("SPARKIFY_DAGSTER_STORAGE_URL", raising=False)
+    monkeypatch.delenv("SPARKIFY_DAGSTER_STORAGE_PASSWORD", raising=False)
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
 
     def sparkify(*args: str) -> subprocess.CompletedProcess[str]:
@@ -309,7 +311,7 @@ def test_the_instance_storage_survives_a_restart_of_the_embedded_server(
             assert result.success
         # Stopped and started again by other processes, as a user would.
         assert "stopped" in sparkify("stop-postgres").stdout
-        assert not (home / "pgdata" / "postmaster.pid").exists()
+        assert not (EmbeddedPostgres.for_home(home).data_dir / "postmaster.pid").exists()
         listed = subprocess.run(
             [sys.executable, "-c", _LIST_INSTANCE],
             env=env, capture_output=True, text=True, timeout=120, check=False,
@@ -320,5 +322,5 @@ def test_the_instance_storage_survives_a_restart_of_the_embedded_server(
             "partitions": ["2018-11-02"],
         }
     finally:
-        sparkify("stop-postgres")
+        EmbeddedPostgres.for_home(home).remove()
         shutil.rmtree(home, ignore_errors=True)
