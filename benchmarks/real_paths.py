@@ -113,14 +113,18 @@ def history_tree(source: Path, history: list[date]) -> Path:
     """A tree of links to ``source``'s song files and the ``history`` days' log files (what
     `sparkify build` must load: it loads every day it finds)."""
     root = source.with_name(f"{source.name}-history-{len(history)}")
-    if (root / "song_data").exists():
+    if (root / "complete").exists():
         return root
     (root / "log_data").mkdir(parents=True, exist_ok=True)
     for day in history:
         relative = Path(f"log_data/{day:%Y/%m}/{day:%Y-%m-%d}-events.json")
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
-        (root / relative).symlink_to(source / relative)
-    (root / "song_data").symlink_to(source / "song_data", target_is_directory=True)
+        os.link(source / relative, root / relative)
+    for song in (source / "song_data").rglob("*.json"):  # hard links: the tree opens no
+        relative = song.relative_to(source)  # symbolic link (O_NOFOLLOW)
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        os.link(song, root / relative)
+    (root / "complete").touch()
     return root
 
 
