@@ -92,6 +92,8 @@ def instance(_: argparse.Namespace) -> int:
 def _print_checks(outcome: BuildOutcome) -> None:
     import dagster as dg
 
+    from sparkify_assets.warehouse_build import FRESHNESS_CHECK
+
     evaluations = outcome.check_evaluations
     tally = Counter(
         "passed"
@@ -106,6 +108,9 @@ def _print_checks(outcome: BuildOutcome) -> None:
     for e in evaluations:
         if not e.passed:
             print(f"  {e.severity.value:<5} {e.asset_key.to_user_string()}.{e.check_name}")
+    for e in evaluations:
+        if e.check_name == FRESHNESS_CHECK:  # lag behind the source, one line per table
+            print(f"freshness: {e.metadata['summary'].value}")
 
 
 def _print_summary(outcome: BuildOutcome, warehouse: Any, seconds: float) -> int:
@@ -143,6 +148,7 @@ def build(args: argparse.Namespace) -> int:
     """Materializes every asset and prints rows per table and check outcomes."""
     from sparkify_assets.definitions import defs
     from sparkify_assets.warehouse_build import build_warehouse, initialized_resource
+    from sparkify_assets.warehouse_upgrade import require_current_schema
 
     resources = defs.resources or {}
     source = initialized_resource(resources["source"])
@@ -151,13 +157,17 @@ def build(args: argparse.Namespace) -> int:
     tree = source.tree()
     with reported_source_problems(tree.url):
         log_dates = [day for day, _ in tree.log_files()]
-    with warehouse.open():
-        pass
+    with warehouse.open() as connection:
+        require_current_schema(connection)  # else: the command that upgrades it
 
     started = time.perf_counter()
     with _instance() as dagster_instance:
         outcome = build_warehouse(
-            defs, instance=dagster_instance, log_dates=log_dates, log_level=args.log_level.upper()
+            defs,
+            instance=dagster_instance,
+            log_dates=log_dates,  # every log date in the source
+            log_level=args.log_level.upper(),
+            check_freshness=True,
         )
     return _print_summary(outcome, warehouse, time.perf_counter() - started)
 
@@ -180,6 +190,17 @@ def restore(args: argparse.Namespace) -> int:
     )
     print("restore succeeded" if result.success else "restore failed: see the Dagster log above")
     return 0 if result.success else EXIT_FAILED
+
+
+def migrate(_: argparse.Namespace) -> int:
+    """Upgrades the warehouse's tables in place to this release's schema version (no row lost),
+    and the Dagster instance DAGSTER_HOME names (as `dagster instance migrate`)."""
+    from sparkify_assets.definitions import defs
+    from sparkify_assets.warehouse_upgrade import migrate_dagster_instance, migrate_warehouse
+
+    migrate_warehouse(defs, print)
+    migrate_dagster_instance(print)
+    return 0
 
 
 def stop_postgres(_: argparse.Namespace) -> int:
@@ -244,6 +265,7 @@ def command_parser() -> argparse.ArgumentParser:
     )
     build_command.set_defaults(run=build)
     commands.add_parser("stop-postgres", help=stop_postgres.__doc__).set_defaults(run=stop_postgres)
+    commands.add_parser("migrate", help=migrate.__doc__).set_defaults(run=migrate)
     restoring = commands.add_parser("restore", help=restore.__doc__)
     restoring.add_argument(
         "--from", dest="backup_url", help="backup URL (default: SPARKIFY_BACKUP_URL)"

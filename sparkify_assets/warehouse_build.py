@@ -1,10 +1,9 @@
 """Building the whole warehouse through Dagster: the catalog, every log date in the source, then
-the analytics answers.
+the analytics answers (so that the sensors and the automation find nothing left to do after it).
 
 Used by ``sparkify build`` (the README's first command) and by the benchmark. Each contiguous range
 of log dates (up to a year) is one run (the assets' single-run backfill policy), what a backfill
-launched from the UI does. Every asset is materialized, so that the sensors and the automation
-find nothing left to do when the daemon starts after a build.
+launched from the UI does.
 """
 
 from __future__ import annotations
@@ -16,6 +15,10 @@ from datetime import date, timedelta
 from typing import Any
 
 import dagster as dg
+
+from sparkify_assets.lib.log_freshness import LOG_DATED_TABLES
+
+FRESHNESS_CHECK = "fresh_vs_source"  # defs/freshness_checks.py
 
 CATALOG_ASSETS = ("staging_songs", "songs", "artists")
 LOG_DATE_ASSETS = ("staging_events", "users", "songplays", "time")
@@ -128,21 +131,35 @@ def build_warehouse(
     resources: dict[str, object] | None = None,
     log_dates: Sequence[date] | None = None,
     log_level: str = "INFO",
+    check_freshness: bool | None = None,
 ) -> BuildOutcome:
     """Materializes every asset: the catalog once, then ``log_dates`` (default: every log date
-    in the source) one contiguous range per run, then the analytics answers (when ``defs`` has
-    them). Stops at the first failed run. Without an ``instance``, each run gets an ephemeral
-    one of its own, dropped after the run."""
+    in the source) one contiguous range per run, the last one with the freshness checks when
+    ``check_freshness`` (default: when ``log_dates`` is None, i.e. a build of every log date;
+    a partial build is behind the source on purpose). Stops at the first failed run. Without an
+    ``instance``, each run gets an ephemeral one of its own, dropped after the run. Then the
+    analytics answers, in one run, when ``defs`` has them."""
     all_resources = {**(defs.resources or {}), **(resources or {})}
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
-    assets = list(defs.assets or [])
+    assets = [*(defs.assets or []), *(defs.asset_checks or [])]
+    # Freshness (lag behind the source) is measured once, in the run of the last range, after its
+    # tables: a year-long range run is "behind" until the last one; a partial build on purpose.
+    freshness_keys = [
+        key
+        for checks in defs.asset_checks or []
+        for key in checks.check_keys
+        if key.name == FRESHNESS_CHECK and key.asset_key.to_user_string() in LOG_DATED_TABLES
+    ]
+    freshness = dg.AssetSelection.checks(*freshness_keys)
     outcome = BuildOutcome()
+    if check_freshness is None:
+        check_freshness = log_dates is None
     if log_dates is None:
         source = initialized_resource(all_resources["source"])
         log_dates = [day for day, _ in source.tree().log_files()]
     outcome.log_dates = sorted(set(log_dates))
 
-    def run(selection: Sequence[str] | dg.AssetSelection, tags: dict[str, str] | None) -> bool:
+    def run(selection: dg.AssetSelection, tags: dict[str, str] | None) -> bool:
         with contextlib.ExitStack() as stack:
             run_instance = (
                 instance
@@ -151,9 +168,7 @@ def build_warehouse(
             )
             result = dg.materialize(
                 assets,  # type: ignore[arg-type]
-                selection=selection
-                if isinstance(selection, dg.AssetSelection)
-                else list(selection),
+                selection=selection,
                 resources=all_resources,
                 run_config=run_config,
                 instance=run_instance,
@@ -163,15 +178,26 @@ def build_warehouse(
             outcome.runs.append(RunSummary.of(result))
             return result.success
 
-    if not run(CATALOG_ASSETS, None):
+    if not run(dg.AssetSelection.assets(*CATALOG_ASSETS) - freshness, None):
         return outcome
     backup = all_resources.get("backup")
     backs_up = backup is not None and bool(initialized_resource(backup).url)
-    selection = (*LOG_DATE_ASSETS, BACKUP_ASSET) if backs_up else LOG_DATE_ASSETS
-    for first, last in contiguous_ranges(outcome.log_dates):
+    names = (*LOG_DATE_ASSETS, BACKUP_ASSET) if backs_up else LOG_DATE_ASSETS
+    ranges = contiguous_ranges(outcome.log_dates)
+    for number, (first, last) in enumerate(ranges, start=1):
+        selection: dg.AssetSelection = dg.AssetSelection.assets(*names)
+        if number < len(ranges) or not check_freshness:  # measured after the last day only
+            selection = selection - freshness
         if not run(selection, partition_range_tags(first, last)):
             return outcome
-    analytics = dg.AssetSelection.groups(ANALYTICS_GROUP)
-    if outcome.log_dates and analytics.resolve(assets):  # type: ignore[arg-type]
-        run(analytics, None)
+    # The analytics answers last, from the finished tables: then the automation has nothing left
+    # to request when the daemon starts after a build.
+    graph = defs.resolve_asset_graph()
+    analytics = [
+        key
+        for key in graph.materializable_asset_keys
+        if graph.get(key).group_name == ANALYTICS_GROUP
+    ]
+    if outcome.log_dates and analytics:
+        run(dg.AssetSelection.assets(*analytics), None)
     return outcome

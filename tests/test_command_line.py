@@ -129,6 +129,11 @@ def test_sparkify_build_prints_the_summary(
         ]
     )
     assert f"asset checks: {table_checks} passed, 0 warned, 0 failed" in build.stdout
+    for table in ("staging_events", "songplays", "time"):  # freshness: lag behind the source
+        assert (
+            f"freshness: {table}: newest log day {LAST_DAY}, 0 day(s) behind the source"
+            f" ({LAST_DAY})" in build.stdout
+        )
     assert_matches_reference(warehouse_url, reference)
     with _project_instance(tmp_path / "home") as instance:  # the build's runs are in the UI's
         assert len(instance.get_runs()) == 3  # catalog, the six days, the analytics

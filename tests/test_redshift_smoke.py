@@ -14,6 +14,7 @@ from psycopg import sql as pgsql
 from sparkify_assets.cli import main
 from sparkify_assets.lib.redshift_smoke import run_smoke, settings_from_environment
 from sparkify_assets.lib.redshift_warehouse import RedshiftWarehouse, StatementObserver
+from sparkify_assets.lib.schema_versions import VERSION_TABLE
 from sparkify_assets.lib.warehouse import WAREHOUSE_TABLES
 from sparkify_assets.lib.warehouse_connection import WarehouseSettings
 from tests.support.redshift_copy_emulation import (
@@ -199,7 +200,7 @@ def test_tables_are_created_in_the_scratch_schema(
             f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{schema[0]}'"
         )
     }
-    assert tables == set(WAREHOUSE_TABLES)
+    assert tables == {*WAREHOUSE_TABLES, VERSION_TABLE}  # the schema version is recorded too
     (plays,) = database.rows(f"SELECT COUNT(*) FROM {schema[0]}.songplays")
     assert plays[0] > 0
 

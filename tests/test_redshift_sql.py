@@ -28,6 +28,7 @@ from sparkify_assets.lib.redshift_warehouse import (
     render_copy,
     render_lock,
     render_schema,
+    render_schema_statement,
     render_statement_timeout,
     render_table,
     render_unload,
@@ -62,6 +63,10 @@ SAMPLE_PARAMETERS = {
     "raw_text": "'{}'",
     "rejected_at": "TIMESTAMP '2018-11-02 03:04:05'",
     "run_id": "'0f3c2a1e-run'",
+    "schema_name": "'sparkify_dev'",
+    "version": "2",
+    "applied_at": "TIMESTAMP '2026-11-29 10:00:00'",
+    "description": "'songplays without enforced primary key'",
     "started_after": "TIMESTAMP '2018-11-02 03:04:05'",
     "after_query": "1234",
 }
@@ -84,6 +89,10 @@ ALLOWED_COPY_PARAMETERS = {
     "MANIFEST",
 }
 REQUIRED_COPY_PARAMETERS = {"FORMAT AS JSON", "REGION", "MAXERROR"}
+# Statements with SPARKIFY_WAREHOUSE_SCHEMA spliced in (a checked identifier, double-quoted), and
+# schema names they are rendered with (a reserved word among them: quoting keeps it an identifier).
+SCHEMA_STATEMENTS = ("redshift/catalog.create_schema", "redshift/catalog.set_search_path")
+SAMPLE_SCHEMAS = ("public", "sparkify_dev", "user")
 ALLOWED_PARQUET_COPY_PARAMETERS = {"FORMAT AS PARQUET", "MANIFEST"}
 REQUIRED_PARQUET_COPY_PARAMETERS = {"FORMAT AS PARQUET", "MANIFEST"}
 # UNLOAD: the options a backup may use, and those it must (IAM_ROLE only for credentials; no
@@ -137,6 +146,8 @@ def rendered_statements() -> list[tuple[str, str]]:
             )
         elif sql.key == "redshift/catalog.lock_table_for_write":
             rendered += [(sql.key, render_lock(table)) for table in WAREHOUSE_TABLES]
+        elif sql.key in SCHEMA_STATEMENTS:
+            rendered += [(sql.key, render_schema_statement(sql.key, s)) for s in SAMPLE_SCHEMAS]
         elif sql.key.startswith("redshift/backup.unload_"):
             rendered += [(sql.key, unload) for unload in rendered_unloads(sql)]
         elif sql.key.startswith("redshift/backup.copy_restored_"):
@@ -370,8 +381,8 @@ def test_the_redshift_feature_check_catches_postgres_only_sql() -> None:
 
 
 def test_copy_statements_are_the_only_rendered_ones() -> None:
-    """{placeholders} appear only in the two COPY commands and the LOCK: everything else takes
-    bind parameters."""
+    """{placeholders} appear only in the two COPY commands, the LOCK and the two schema statements:
+    everything else takes bind parameters."""
     templated = {sql.key for sql in file_statements() if re.search(r"\{[a-z_]+\}", sql.text)}
     assert templated == {
         "redshift/staging.copy_log_file",
@@ -387,6 +398,7 @@ def test_copy_statements_are_the_only_rendered_ones() -> None:
         "redshift/smoke.create_schema",
         "redshift/smoke.use_schema",
         "redshift/smoke.drop_schema",
+        *SCHEMA_STATEMENTS,
     }
 
 
@@ -839,3 +851,18 @@ def test_the_guard_catches_correlated_shapes(text: str, fragment: str) -> None:
 )
 def test_the_guard_allows_and_ed_exists_and_in(text: str) -> None:
     assert correlated_subquery_problems(parse_redshift(text)) == []
+
+
+@pytest.mark.parametrize("key", SCHEMA_STATEMENTS)
+def test_the_schema_is_a_quoted_identifier(key: str) -> None:
+    """The schema reaches SQL text only as one double-quoted identifier that sqlglot reads back;
+    anything but a plain lower-case identifier is refused before rendering."""
+    text = render_schema_statement(key, "sparkify_dev")
+    assert re.fullmatch(r'(CREATE SCHEMA IF NOT EXISTS|SET search_path TO) "sparkify_dev"', text)
+    expression = parse_redshift(text)
+    assert isinstance(expression, exp.Create | exp.Set) and not opaque_parts(expression)
+    names = {n.name for n in expression.find_all(exp.Identifier, exp.Var)}
+    assert "sparkify_dev" in names
+    for hostile in ('dev"; DROP TABLE songs; --', "Dev", "dev schema", "", "1dev", "a" * 64):
+        with pytest.raises(ValueError, match="SPARKIFY_WAREHOUSE_SCHEMA"):
+            render_schema_statement(key, hostile)

@@ -28,6 +28,7 @@ from sparkify_assets.lib.redshift_warehouse import (
     connect_arguments,
 )
 from sparkify_assets.lib.sample_data import SampleSpec, write_sample_source
+from sparkify_assets.lib.schema_versions import CURRENT_VERSION, SchemaVersionMismatch
 from sparkify_assets.lib.setting_problems import SettingProblem
 from sparkify_assets.lib.source_tree import LocalSourceTree
 from sparkify_assets.lib.sql_files import SqlStatement, statement
@@ -626,3 +627,36 @@ def test_a_copy_the_server_refuses_names_the_statement_not_its_text(
     assert IAM_ROLE not in shown and BUCKET_URL not in shown and "COPY staged_events" not in shown
     assert ETL.password not in shown
     assert database.rows("SELECT COUNT(*) FROM staging_events") == [(0,)]
+
+
+def test_schema_setting_and_version_through_the_driver(
+    database: Database, postgres_shaped_ddl: None
+) -> None:
+    """SPARKIFY_WAREHOUSE_SCHEMA on the Redshift engine: the schema is created and every table is
+    in it (the rendered CREATE SCHEMA / SET search_path through redshift_connector); the version
+    is recorded there; an unversioned copy is refused, then migrated."""
+    with RedshiftWarehouse.connect(database.settings(schema="sparkify_dev")) as warehouse:
+        warehouse.ensure_tables()
+        assert warehouse.schema_version() == CURRENT_VERSION
+        assert warehouse.location().endswith(".sparkify_dev")
+    tables = {
+        r[0]
+        for r in database.rows(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'sparkify_dev'"
+        )
+    }
+    assert tables >= {*WAREHOUSE_TABLES, "sparkify_schema_version"}
+    assert not database.rows(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+        " AND table_name = 'songplays'"
+    )
+    with psycopg.connect(database.admin_url) as admin:
+        admin.execute("DROP TABLE sparkify_dev.sparkify_schema_version")
+    with RedshiftWarehouse.connect(database.settings(schema="sparkify_dev")) as warehouse:
+        with pytest.raises(SchemaVersionMismatch, match="sparkify migrate"):
+            warehouse.ensure_tables()
+        assert warehouse.migrate(lambda line: None) == [CURRENT_VERSION]
+        warehouse.ensure_tables()
+    assert database.rows("SELECT version FROM sparkify_dev.sparkify_schema_version") == [
+        (CURRENT_VERSION,)
+    ]

@@ -178,7 +178,7 @@ def test_failing_runs_of_every_kind_leak_no_secret(
     outputs["unreachable Redshift"] = _materialize(
         {**base, "SPARKIFY_WAREHOUSE_URL": "redshift://etl@127.0.0.1:1/dev?sslmode=disable"}
     )
-    assert "could not be opened" in outputs["unreachable Redshift"]
+    assert "cannot reach Redshift" in outputs["unreachable Redshift"]
 
     with new_database(postgres_admin_url) as broken_url:
         import psycopg

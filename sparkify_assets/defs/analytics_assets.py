@@ -4,12 +4,15 @@ Each asset runs one query from ``sql/analytics/<question>.sql`` (the same file a
 SQL client, unchanged on PostgreSQL and Redshift) over the whole warehouse, and records the answer
 in its materialization: a markdown table, a chart, and the answer's row count. Nothing is written
 to the warehouse: the answer lives in the asset's metadata, one version per materialization.
+They refresh by themselves after their tables change, at most once per interval
+(``analytics_automation``).
 """
 
 from collections.abc import Callable, Sequence
 
 import dagster as dg
 
+from sparkify_assets.defs.analytics_automation import analytics_refresh
 from sparkify_assets.defs.resources import WarehouseResource
 from sparkify_assets.lib.analytics_charts import (
     AnswerColumn,
@@ -115,6 +118,7 @@ MOST_ACTIVE_USERS_COLUMNS = (
     kinds=KINDS,
     owners=OWNERS,
     deps=["songplays", "users"],
+    automation_condition=analytics_refresh,
     metadata=_definition_metadata("most_active_users", MOST_ACTIVE_USERS_COLUMNS),
 )
 def most_active_users(
@@ -147,6 +151,7 @@ PLAYS_BY_HOUR_COLUMNS = (
     kinds=KINDS,
     owners=OWNERS,
     deps=["songplays", "time"],
+    automation_condition=analytics_refresh,
     metadata=_definition_metadata("plays_by_hour", PLAYS_BY_HOUR_COLUMNS),
 )
 def plays_by_hour(
@@ -180,6 +185,7 @@ TOP_SONGS_BY_MONTH_COLUMNS = (
     kinds=KINDS,
     owners=OWNERS,
     deps=["songplays", "songs", "artists", "time"],
+    automation_condition=analytics_refresh,
     metadata=_definition_metadata("top_songs_by_month", TOP_SONGS_BY_MONTH_COLUMNS),
 )
 def top_songs_by_month(
@@ -219,6 +225,7 @@ TOP_ARTISTS_BY_MONTH_COLUMNS = (
     kinds=KINDS,
     owners=OWNERS,
     deps=["songplays", "artists", "time"],
+    automation_condition=analytics_refresh,
     metadata=_definition_metadata("top_artists_by_month", TOP_ARTISTS_BY_MONTH_COLUMNS),
 )
 def top_artists_by_month(
@@ -255,6 +262,7 @@ FREE_VS_PAID_PLAYS_COLUMNS = (
     kinds=KINDS,
     owners=OWNERS,
     deps=["songplays"],
+    automation_condition=analytics_refresh,
     metadata=_definition_metadata("free_vs_paid_plays", FREE_VS_PAID_PLAYS_COLUMNS),
 )
 def free_vs_paid_plays(

@@ -7,11 +7,16 @@ import dagster as dg
 from pydantic import Field
 
 from sparkify_assets.lib.default_source import default_sample_source
+from sparkify_assets.lib.deployment_mode import configuration_problem, deployment_mode
 from sparkify_assets.lib.project_home import sparkify_home
-from sparkify_assets.lib.setting_problems import source_problem
+from sparkify_assets.lib.setting_problems import SOURCE_SETTING, SettingProblem, source_problem
 from sparkify_assets.lib.source_tree import SourceTree, open_source_tree
-from sparkify_assets.lib.warehouse import Warehouse
-from sparkify_assets.lib.warehouse_connection import WarehouseSettings, connect_warehouse
+from sparkify_assets.lib.warehouse import Warehouse, checked_schema_name
+from sparkify_assets.lib.warehouse_connection import (
+    DEFAULT_SCHEMA,
+    WarehouseSettings,
+    connect_warehouse,
+)
 
 
 class SourceResource(dg.ConfigurableResource):
@@ -52,8 +57,41 @@ class SourceResource(dg.ConfigurableResource):
         ),
     )
 
+    warehouse_url: str = Field(
+        default="",
+        description=(
+            "SPARKIFY_WAREHOUSE_URL, as the warehouse resource has it: with a real warehouse an"
+            " empty url is refused instead of meaning the sample data."
+        ),
+    )
+    deployment_mode: str = Field(
+        default="",
+        description=(
+            "Informational, set when the code location loads: which warehouse and source this"
+            " deployment runs on (laptop = embedded PostgreSQL + generated sample data), or why"
+            " it is refused. Runs and sensors decide from url and warehouse_url, not from this."
+        ),
+    )
+
+    def configuration_problem(self) -> str | None:
+        """Why this source cannot be used with the configured warehouse, or None."""
+        return configuration_problem(self.url, self.warehouse_url)
+
+    def mode(self) -> str:
+        return deployment_mode(self.url, self.warehouse_url)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # In a run, a refused configuration fails resource set-up, before any step (the run's
+        # page shows the message). Sensors set resources up outside a run: they skip with it.
+        problem = self.configuration_problem()
+        if problem and context.run is not None:
+            raise SettingProblem(problem, setting=SOURCE_SETTING)
+
     def tree(self) -> SourceTree:
         """The source tree; a SettingProblem when SPARKIFY_SOURCE_URL names none."""
+        refused = self.configuration_problem()  # a real warehouse and no source: never the sample
+        if refused:
+            raise SettingProblem(refused, setting=SOURCE_SETTING)
         if not self.url:
             return open_source_tree(str(default_sample_source(sparkify_home())))
         try:
@@ -91,6 +129,13 @@ class WarehouseResource(dg.ConfigurableResource):
         default="", description="SPARKIFY_REDSHIFT_IAM_ROLE_ARN: the role Redshift COPY assumes."
     )
     region: str = Field(default="", description="AWS region of the cluster and the source bucket.")
+    schema_name: str = Field(
+        default=DEFAULT_SCHEMA,
+        description=(
+            "SPARKIFY_WAREHOUSE_SCHEMA: the schema every table is in (created if missing), so"
+            " dev and prod can share one database or cluster."
+        ),
+    )
     redshift_staging_url: str = Field(
         default="",
         description=(
@@ -113,6 +158,12 @@ class WarehouseResource(dg.ConfigurableResource):
         ),
     )
 
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        try:
+            checked_schema_name(self.schema_name or DEFAULT_SCHEMA)
+        except ValueError as error:
+            raise dg.Failure(description=str(error), allow_retries=False) from None
+
     @contextmanager
     def open(self) -> Iterator[Warehouse]:
         """A connection for one step, closed at the end of the block."""
@@ -122,6 +173,7 @@ class WarehouseResource(dg.ConfigurableResource):
                 password=self.password,
                 iam_role_arn=self.iam_role_arn,
                 region=self.region,
+                schema=self.schema_name or DEFAULT_SCHEMA,
                 staging_url=self.redshift_staging_url,
                 connect_timeout_seconds=self.redshift_connect_timeout_seconds,
                 statement_timeout_seconds=self.redshift_statement_timeout_seconds,

@@ -88,7 +88,9 @@ star_schema_automation_sensor = dg.AutomationConditionSensorDefinition(
     # backfill policy executes as one run per contiguous range: not one run per day.
     emit_backfills=True,
     description=(
-        "Evaluates the star tables' automation conditions every 30 s: a table is rebuilt after"
-        " its upstream partitions change (see defs/star_schema_automation.py)."
+        "Evaluates the automation conditions every 30 s: a star table is rebuilt after its"
+        " upstream partitions change (defs/star_schema_automation.py); an analytics answer is"
+        " refreshed after its tables change, at most once per SPARKIFY_ANALYTICS_REFRESH_CRON"
+        " interval (defs/analytics_automation.py)."
     ),
 )

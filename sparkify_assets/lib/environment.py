@@ -12,12 +12,22 @@ import os
 
 import dagster as dg
 
+from sparkify_assets.lib.deployment_mode import deployment_mode
+
 
 def env_setting(name: str, default: str = "") -> str:
     """``EnvVar(name)`` when ``name`` is set in the environment, else ``default``."""
     if os.environ.get(name):
         return dg.EnvVar(name)
     return default
+
+
+def deployment_mode_at_load() -> str:
+    """The deployment mode the environment selects, in words, for the resource view (computed
+    when the code location loads; never raises: a refused combination is reported, not thrown)."""
+    return deployment_mode(
+        os.environ.get("SPARKIFY_SOURCE_URL", ""), os.environ.get("SPARKIFY_WAREHOUSE_URL", "")
+    )
 
 
 def env_int_setting(name: str, default: int) -> int:

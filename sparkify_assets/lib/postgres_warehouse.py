@@ -22,6 +22,7 @@ from sparkify_assets.lib.event_records import EventFileParser
 from sparkify_assets.lib.load_window import LoadWindow
 from sparkify_assets.lib.parquet_files import csv_to_parquet_files, parquet_as_csv
 from sparkify_assets.lib.quarantine import QUARANTINE_BATCH_RECORDS, RejectedRecord
+from sparkify_assets.lib.schema_versions import VERSION_TABLE
 from sparkify_assets.lib.setting_problems import postgres_connect_problem
 from sparkify_assets.lib.song_records import (
     MAX_SONG_FILE_BYTES,
@@ -37,8 +38,12 @@ from sparkify_assets.lib.warehouse import (
     LoadReport,
     Log,
     Warehouse,
+    WarehouseSession,
+    checked_schema_name,
     checked_table_name,
     ddl_statements,
+    record_first_version,
+    schema_version_statements,
 )
 
 if TYPE_CHECKING:
@@ -115,8 +120,9 @@ class PostgresWarehouse(Warehouse):
 
     engine = ENGINE
 
-    def __init__(self, url: str, password: str = "") -> None:
+    def __init__(self, url: str, password: str = "", schema: str = "public") -> None:
         extra: dict[str, Any] = {"password": password} if password else {}
+        self.schema = checked_schema_name(schema)
         # libpq's error text can quote what it was given: every error is scrubbed of the password.
         self._secrets = (password,)
         try:
@@ -126,6 +132,16 @@ class PostgresWarehouse(Warehouse):
                 )
         except psycopg.OperationalError as error:  # one message naming the setting to fix
             raise postgres_connect_problem(error, _address(url)) from None
+        try:
+            with scrubbed_database_errors(self._secrets):
+                self._connection.execute(self._with_schema("postgres/catalog.set_search_path"))
+        except BaseException:
+            self._connection.close()
+            raise
+
+    def _with_schema(self, key: str) -> pgsql.Composed:
+        """Statement ``key`` with its {schema} placeholder replaced by the quoted schema name."""
+        return pgsql.SQL(statement(key).text).format(schema=pgsql.Identifier(self.schema))
 
     def close(self) -> None:
         self._connection.close()
@@ -140,18 +156,34 @@ class PostgresWarehouse(Warehouse):
                 raise  # the asset's retry policy runs the step again
             raise _lasting_failure(error) from error
 
-    def ensure_tables(self) -> None:
+    def ensure_schema(self) -> None:
+        exists = statement("catalog.schema_exists")
+        params = {"schema_name": self.schema}
+        if self.query(exists, params)[0]["found"]:
+            return
+        with self.transaction() as session:  # concurrent first runs: one creates it
+            self.lock_schema_changes(session)
+            if not session.query(exists, params)[0]["found"]:
+                self._connection.execute(self._with_schema("postgres/catalog.create_schema"))
+
+    def lock_schema_changes(self, session: WarehouseSession) -> None:
+        session.execute(statement("postgres/catalog.lock_schema_changes"))
+
+    def create_missing_tables(self) -> None:
         missing = statement("postgres/catalog.missing_tables")
-        params = {"tables": list(WAREHOUSE_TABLES)}
+        params = {"tables": [*WAREHOUSE_TABLES, VERSION_TABLE]}
         if not self.query(missing, params):
             return
         with self.transaction() as session:
-            session.execute(statement("postgres/catalog.lock_schema_changes"))
+            self.lock_schema_changes(session)
             if not session.query(missing, params):  # created by a concurrent run meanwhile
                 return
             for table in WAREHOUSE_TABLES:
                 for sql in ddl_statements(ENGINE, table):
                     session.execute(sql)
+            for sql in schema_version_statements():
+                session.execute(sql)
+            record_first_version(session)
 
     def load_event_days(
         self, tree: SourceTree, window: LoadWindow, *, run_id: str, log: Log

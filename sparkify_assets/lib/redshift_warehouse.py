@@ -54,6 +54,7 @@ from sparkify_assets.lib.copy_manifests import STAGING_SETTING, ManifestStore
 from sparkify_assets.lib.load_window import LoadWindow
 from sparkify_assets.lib.quarantine import RAW_TEXT_LIMIT
 from sparkify_assets.lib.redshift_upkeep import upkeep_plan
+from sparkify_assets.lib.schema_versions import VERSION_TABLE
 from sparkify_assets.lib.setting_problems import (
     PASSWORD_SETTING,
     WAREHOUSE_SETTING,
@@ -68,8 +69,11 @@ from sparkify_assets.lib.warehouse import (
     LoadReport,
     Log,
     Warehouse,
+    checked_schema_name,
     checked_table_name,
     ddl_statements,
+    record_first_version,
+    schema_version_statements,
 )
 from sparkify_assets.lib.warehouse_connection import WarehouseSettings
 
@@ -570,6 +574,13 @@ def render_rows(
     return f"{head}VALUES\n" + ",\n".join(tuples), params
 
 
+def render_schema_statement(key: str, schema: str) -> str:
+    """Statement ``key`` (CREATE SCHEMA, SET search_path) for SPARKIFY_WAREHOUSE_SCHEMA: a checked
+    lower-case identifier, double-quoted."""
+    name = checked_schema_name(schema)
+    return _without_doc(statement(key)).replace("{schema}", f'"{name}"')
+
+
 def _without_doc(sql: SqlStatement) -> str:
     """The statement without its leading comment lines (which may mention placeholders)."""
     lines = sql.text.splitlines()
@@ -687,8 +698,10 @@ class RedshiftWarehouse(Warehouse):
         secrets: Sequence[str] = (),
         manifests: ManifestStore | None = None,
         observer: StatementObserver | None = None,
+        schema: str = "public",
     ) -> None:
         self._connection = connection
+        self.schema = checked_schema_name(schema)
         self.target = target
         self.iam_role_arn = iam_role_arn
         self.region = region or target.region
@@ -730,12 +743,17 @@ class RedshiftWarehouse(Warehouse):
             iam_role_arn=settings.iam_role_arn,
             region=settings.region,
             secrets=secrets,
+            schema=settings.schema,
             manifests=manifests,
             observer=observer,
         )
         try:
-            with warehouse.transaction() as session:
+            with warehouse.transaction() as session:  # committed: SET lasts for the session
                 session.execute_rendered("redshift/session.set_statement_timeout", timeout)
+                session.execute_rendered(
+                    "redshift/catalog.set_search_path",
+                    render_schema_statement("redshift/catalog.set_search_path", warehouse.schema),
+                )
         except BaseException:
             warehouse.close()
             raise
@@ -766,12 +784,21 @@ class RedshiftWarehouse(Warehouse):
 
     # -- tables ------------------------------------------------------------------------------------
 
-    def ensure_tables(self) -> None:
+    def ensure_schema(self) -> None:
+        (row,) = self.query(statement("catalog.schema_exists"), {"schema_name": self.schema})
+        if not row["found"]:
+            with self.transaction() as session:
+                session.execute_rendered(
+                    "redshift/catalog.create_schema",
+                    render_schema_statement("redshift/catalog.create_schema", self.schema),
+                )
+
+    def create_missing_tables(self) -> None:
         existing = {
             str(r["table_name"]) for r in self.query(statement("redshift/catalog.existing_tables"))
         }
         missing = [table for table in WAREHOUSE_TABLES if table not in existing]
-        if not missing:
+        if not missing and VERSION_TABLE in existing:
             return
         # CREATE TABLE IF NOT EXISTS: a concurrent first run that wins the race makes this one fail
         # with a retryable error, and the retry finds the tables.
@@ -779,6 +806,9 @@ class RedshiftWarehouse(Warehouse):
             for table in missing:
                 for sql in ddl_statements(ENGINE, table):
                     session.execute(sql)
+            for sql in schema_version_statements():
+                session.execute(sql)
+            record_first_version(session)
 
     def replace_rows(
         self, table: str, statements: Sequence[SqlStatement], params: Mapping[str, object]

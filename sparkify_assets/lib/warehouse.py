@@ -8,13 +8,23 @@ transforms, checks, row counts — is the same SQL from ``sql/``, run through a
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar, Protocol, Self
 
 from sparkify_assets.lib.load_window import LoadWindow
+from sparkify_assets.lib.schema_versions import (
+    CURRENT_VERSION,
+    UNVERSIONED,
+    VERSION_TABLE,
+    VERSIONS,
+    SchemaVersionMismatch,
+    migration_statements,
+)
 from sparkify_assets.lib.source_tree import SourceTree
 from sparkify_assets.lib.sql_files import SqlStatement, load_file, sql_root, statement
 
@@ -58,6 +68,21 @@ class LineBatcher:
         if self._lines:
             self._log("\n".join(self._lines))
             self._lines = []
+
+
+# What SPARKIFY_WAREHOUSE_SCHEMA may be: a plain lower-case identifier (quoted where it reaches SQL
+# text, so a reserved word is fine), never anything that could change the statement.
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def checked_schema_name(schema: str) -> str:
+    """``schema`` if it is a plain lower-case identifier; raises ValueError otherwise."""
+    if not _SCHEMA_NAME.fullmatch(schema):
+        raise ValueError(
+            f"SPARKIFY_WAREHOUSE_SCHEMA must be a lower-case identifier (letters, digits, _),"
+            f" not {schema!r}"
+        )
+    return schema
 
 
 def checked_table_name(table: str) -> str:
@@ -135,8 +160,72 @@ class Warehouse(ABC):
         """A transaction: committed when the block ends, rolled back if it raises."""
 
     @abstractmethod
+    def ensure_schema(self) -> None:
+        """Creates SPARKIFY_WAREHOUSE_SCHEMA (the connection's search_path) if it is missing."""
+
+    @abstractmethod
+    def create_missing_tables(self) -> None:
+        """Creates the project's tables (engine DDL from sql/<engine>/ddl/) and the schema version
+        table where missing, in one transaction, recording the version they are created at."""
+
+    def lock_schema_changes(self, session: WarehouseSession) -> None:  # noqa: B027 (optional hook)
+        """Serialises schema changes of concurrent sessions, where the engine needs it."""
+
     def ensure_tables(self) -> None:
-        """Creates the project's tables (engine DDL from sql/<engine>/ddl/) where missing."""
+        """Makes the warehouse ready for a step: the schema and the tables are created where
+        missing; a warehouse at another schema version is refused (SchemaVersionMismatch)."""
+        self.ensure_schema()
+        found = self.schema_version()
+        if found is not None and found != CURRENT_VERSION:
+            raise SchemaVersionMismatch(found, self.location())
+        self.create_missing_tables()
+
+    def schema_version(self) -> int | None:
+        """The recorded schema version; 1 when the project's tables exist without a record; None
+        for a schema without the project's tables."""
+        tables = {str(r["table_name"]) for r in self.query(statement("catalog.tables_in_schema"))}
+        if VERSION_TABLE in tables:
+            (row,) = self.query(statement("schema_version.current_version"))
+            if row["version"] is not None:
+                return int(row["version"])  # type: ignore[call-overload]
+        return UNVERSIONED if tables & set(WAREHOUSE_TABLES) else None
+
+    def location(self) -> str:
+        """``database.schema`` of this connection."""
+        (row,) = self.query(statement("catalog.current_location"))
+        return f"{row['database_name']}.{row['schema_name']}"
+
+    def migrate(self, log: Log) -> list[int]:
+        """Brings the warehouse to this release's schema version: each migration's statements
+        and its version row in one transaction (all or nothing), then creates what is missing.
+        Returns the versions applied (none for a new or a current warehouse)."""
+        self.ensure_schema()
+        found = self.schema_version()
+        if found is not None and found > CURRENT_VERSION:
+            raise SchemaVersionMismatch(found, self.location())
+        applied: list[int] = []
+        if found is not None and found < CURRENT_VERSION:
+            applied_at = datetime.now(UTC).replace(tzinfo=None)
+            with self.transaction() as session:
+                self.lock_schema_changes(session)
+                session.execute(statement("schema_version.create_table"))
+                (row,) = session.query(statement("schema_version.current_version"))
+                start = found if row["version"] is None else int(row["version"])  # type: ignore[call-overload]
+                for version in range(start + 1, CURRENT_VERSION + 1):
+                    for sql in migration_statements(self.engine, version):
+                        log(f"schema version {version}: {sql.key}")
+                        session.execute(sql)
+                    session.execute(
+                        statement("schema_version.record_version"),
+                        {
+                            "version": version,
+                            "applied_at": applied_at,
+                            "description": VERSIONS[version],
+                        },
+                    )
+                    applied.append(version)
+        self.create_missing_tables()
+        return applied
 
     @abstractmethod
     def load_event_days(
@@ -221,6 +310,23 @@ class Warehouse(ABC):
         params = window.sql_params() if window else {}
         rows = self.query(statement(f"row_counts.{checked_table_name(table)}"), params)
         return int(rows[0]["row_count"])  # type: ignore[call-overload]
+
+
+def schema_version_statements() -> Iterator[SqlStatement]:
+    """What creates the version table (same SQL on both engines)."""
+    yield statement("schema_version.create_table")
+
+
+def record_first_version(session: WarehouseSession) -> None:
+    """Records this release's version in a version table just created (if it has no row yet)."""
+    session.execute(
+        statement("schema_version.record_first_version"),
+        {
+            "version": CURRENT_VERSION,
+            "applied_at": datetime.now(UTC).replace(tzinfo=None),
+            "description": VERSIONS[CURRENT_VERSION],
+        },
+    )
 
 
 def transform_statements(table: str, engine: str = "") -> list[SqlStatement]:

@@ -26,3 +26,12 @@ SELECT pg_advisory_xact_lock(7294001);
 -- {table} is replaced by a quoted identifier from the project's fixed table list, never a value.
 -- SHARE ROW EXCLUSIVE blocks other writers of the table (and itself) but not readers.
 LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE;
+
+-- name: create_schema
+-- {schema} is replaced by the quoted SPARKIFY_WAREHOUSE_SCHEMA (a checked identifier), never a value.
+CREATE SCHEMA IF NOT EXISTS {schema};
+
+-- name: set_search_path
+-- Every table the project reads or writes is in SPARKIFY_WAREHOUSE_SCHEMA, and only there: a table
+-- missing in one schema is never found in another.
+SET search_path TO {schema};

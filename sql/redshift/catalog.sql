@@ -41,3 +41,12 @@ LOCK {table};
 -- name: last_copy_count
 -- Rows the session's last COPY loaded.
 SELECT pg_last_copy_count() AS loaded;
+
+-- name: create_schema
+-- The schema placeholder is replaced by the double-quoted SPARKIFY_WAREHOUSE_SCHEMA (a checked
+-- lower-case identifier), never a value.
+CREATE SCHEMA IF NOT EXISTS {schema};
+
+-- name: set_search_path
+-- Every table the project reads or writes is in SPARKIFY_WAREHOUSE_SCHEMA, and only there.
+SET search_path TO {schema};
