@@ -29,9 +29,7 @@ import dagster as dg
 import psycopg
 from psycopg import sql as pgsql
 
-from benchmarks.full_build import cached_source, fresh_database, shape_spec
-from sparkify_assets.lib.embedded_postgres import embedded_postgres_url
-from sparkify_assets.lib.project_home import sparkify_home
+from benchmarks.full_build import cached_source, embedded_admin_url, fresh_database, shape_spec
 from sparkify_assets.lib.warehouse import WAREHOUSE_TABLES
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
@@ -197,9 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--s3", action="store_true", help="also back up to a moto S3 server")
     parser.add_argument("--postgres-url", default="", help="admin URL (default: embedded)")
     args = parser.parse_args(argv)
-    admin_url = args.postgres_url or embedded_postgres_url(
-        sparkify_home() / "pgdata", database="postgres"
-    )
+    admin_url = args.postgres_url or embedded_admin_url()
     run(args.events, admin_url, args.s3)
     return 0
 

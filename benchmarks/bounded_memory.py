@@ -16,23 +16,15 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
 import resource
 import shutil
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
-from psycopg import sql as pgsql
-
-from sparkify_assets.lib.embedded_postgres import EmbeddedPostgres
+from benchmarks.full_build import embedded_admin_url, fresh_database
 from sparkify_assets.lib.load_window import LoadWindow
 from sparkify_assets.lib.postgres_warehouse import PostgresWarehouse
 from sparkify_assets.lib.source_layout import log_key_for
@@ -117,20 +109,6 @@ def _load(kind: str, root: str, url: str, results: multiprocessing.Queue) -> Non
     results.put((baseline, _peak_rss_mb(), time.perf_counter() - started, report.rows_rejected))
 
 
-@contextmanager
-def fresh_database(admin_url: str) -> Iterator[str]:
-    name = f"bench_memory_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(name)))
-    try:
-        yield urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(
-                pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pgsql.Identifier(name))
-            )
-
-
 def measure(kind: str, root: Path, admin_url: str) -> tuple[float, float, float, int]:
     context = multiprocessing.get_context("spawn")
     results: multiprocessing.Queue = context.Queue()  # type: ignore[type-arg]
@@ -151,12 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres-url", default="", help="admin URL (default: embedded server)")
     parser.add_argument("--tmp-dir", default=None, help="where to write the files (deleted after)")
     args = parser.parse_args(argv)
-    admin_url = args.postgres_url
-    if not admin_url:
-        server = EmbeddedPostgres.for_home()
-        server.ensure_database("postgres")
-        admin_url = server.url("postgres")
-        os.environ["PGPASSWORD"] = server.password  # read by libpq in the measuring processes
+    admin_url = args.postgres_url or embedded_admin_url()  # the measuring processes inherit it
 
     root = Path(tempfile.mkdtemp(prefix="sparkify-bounded-memory-", dir=args.tmp_dir))
     try:

@@ -108,6 +108,16 @@ def warm_file_cache(source: Path) -> None:
                 pass
 
 
+def embedded_admin_url() -> str:
+    """The admin URL (database ``postgres``) of the embedded server, started if needed. The URL
+    holds no password: it goes to ``PGPASSWORD``, which libpq reads here, in the processes this
+    one starts and in the Dagster runs."""
+    server = EmbeddedPostgres.for_home()
+    server.ensure_database("postgres")
+    os.environ["PGPASSWORD"] = server.password
+    return server.url("postgres")
+
+
 @contextmanager
 def fresh_database(admin_url: str) -> Iterator[str]:
     name = f"bench_{uuid.uuid4().hex[:10]}"
@@ -371,13 +381,7 @@ def main(argv: list[str] | None = None) -> int:
         help="admin URL of the server to use (default: the embedded one)",
     )
     args = parser.parse_args(argv)
-    admin_url = args.postgres_url
-    if not admin_url:
-        server = EmbeddedPostgres.for_home()
-        server.ensure_database("postgres")
-        admin_url = server.url("postgres")
-        # libpq (here and in the Dagster runs this process starts) reads it from the environment.
-        os.environ["PGPASSWORD"] = server.password
+    admin_url = args.postgres_url or embedded_admin_url()
     if not args.skip_full_build:
         for shape in ["dense", "long"] if args.shape == "both" else [args.shape]:
             full_build(shape, args.events, admin_url, args.repeat)

@@ -27,12 +27,11 @@ from benchmarks.full_build import (
     CATALOG_SONGS,
     INCREMENTAL_DAY_EVENTS,
     cached_source,
+    embedded_admin_url,
     fresh_database,
 )
-from sparkify_assets.lib.embedded_postgres import embedded_postgres_url
 from sparkify_assets.lib.load_window import LoadWindow
 from sparkify_assets.lib.postgres_warehouse import PostgresWarehouse
-from sparkify_assets.lib.project_home import sparkify_home
 from sparkify_assets.lib.sample_data import SampleSpec
 from sparkify_assets.lib.source_tree import LocalSourceTree
 from sparkify_assets.lib.sql_files import load_file
@@ -90,9 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--postgres-url", default="")
     args = parser.parse_args(argv)
-    admin_url = args.postgres_url or embedded_postgres_url(
-        sparkify_home() / "pgdata", database="postgres"
-    )
+    admin_url = args.postgres_url or embedded_admin_url()
     print("users transform for one more day: median ms of delete + insert, each form")
     print(f"{'N events':>12}{'days':>6}{'correlated ms':>16}{'join ms':>12}{'ratio':>9}")
     for events in args.events:

@@ -21,6 +21,10 @@ from sparkify_assets.defs.backup_resource import BackupResource
 from sparkify_assets.defs.resources import SourceResource, WarehouseResource
 from sparkify_assets.lib.sample_data import SampleSpec, write_sample_source
 
+# The fixtures of a real S3 server (moto) and of the Redshift engine against PostgreSQL, for every
+# test module that names them.
+pytest_plugins = ["tests.support.s3_server", "tests.support.redshift_copy_emulation"]
+
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 

@@ -22,11 +22,8 @@ from sparkify_assets.lib.source_layout import log_key_for
 from sparkify_assets.warehouse_build import contiguous_ranges, partition_range_tags
 from tests.conftest import resources_for
 from tests.reference_warehouse import reference_warehouse
-from tests.support.s3_server import (  # noqa: F401 (fixtures)
+from tests.support.s3_server import (
     S3Bucket,
-    s3_bucket,
-    s3_environment,
-    s3_server_url,
 )
 from tests.warehouse_state import assert_matches_reference
 
@@ -101,7 +98,7 @@ class Pipeline:
 
 
 def test_files_landing_in_s3_flow_to_the_star_schema(
-    s3_bucket: S3Bucket,  # noqa: F811
+    s3_bucket: S3Bucket,
     tmp_path: Path,
     warehouse_url: str,
 ) -> None:

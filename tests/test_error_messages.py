@@ -15,17 +15,17 @@ from urllib.parse import urlsplit, urlunsplit
 import dagster as dg
 import psycopg
 import pytest
+import redshift_connector
 
 from sparkify_assets.definitions import defs
 from sparkify_assets.defs.resources import SourceResource
 from sparkify_assets.defs.source_sensors import log_data_sensor, song_data_sensor
+from sparkify_assets.lib.postgres_warehouse import _can_heal
+from sparkify_assets.lib.redshift_warehouse import _error_from_driver
 from sparkify_assets.lib.setting_problems import SettingProblem, postgres_connect_problem
 from tests.conftest import resources_for
-from tests.support.s3_server import (  # noqa: F401 (fixtures)
+from tests.support.s3_server import (
     S3Bucket,
-    s3_bucket,
-    s3_environment,
-    s3_server_url,
 )
 
 SPARKIFY = str(Path(sys.executable).parent / "sparkify")
@@ -130,7 +130,7 @@ def test_a_missing_database_and_an_unknown_scheme_name_the_setting(
 
 
 def test_a_missing_bucket_is_one_short_message(
-    s3_bucket: S3Bucket,  # noqa: F811
+    s3_bucket: S3Bucket,
     tmp_path: Path,
 ) -> None:
     missing = f"{s3_bucket.name}-absent"
@@ -208,6 +208,28 @@ def test_only_what_can_heal_is_retried(postgres_admin_url: str) -> None:
     assert isinstance(refused, SettingProblem) and refused.can_heal
     assert refused.allow_retries
     assert not missing.can_heal and not missing.allow_retries
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "can_heal"),
+    [
+        ("08006", True),  # connection failure
+        ("40001", True),  # serialization failure
+        ("40P01", True),  # deadlock
+        ("53300", True),  # too many connections
+        ("57P01", True),  # admin shutdown
+        ("57014", False),  # statement cancelled (statement_timeout): it would time out again
+        ("08P01", False),  # protocol violation
+        ("42601", False),  # syntax error
+        ("23505", False),  # unique violation
+    ],
+)
+def test_both_engines_retry_the_same_sqlstates(sqlstate: str, can_heal: bool) -> None:
+    postgres = psycopg.errors.lookup(sqlstate)("m")
+    redshift = redshift_connector.ProgrammingError({"C": sqlstate, "M": "m"})
+
+    assert _can_heal(postgres) is can_heal
+    assert _error_from_driver("k", redshift, ()).retryable is can_heal
 
 
 def test_a_sensor_skips_with_the_message_instead_of_failing(tmp_path: Path) -> None:

@@ -22,13 +22,14 @@ import psycopg
 import pytest
 
 from sparkify_assets.definitions import defs
-from sparkify_assets.defs.resources import SourceResource, WarehouseResource
+from sparkify_assets.defs.resources import SourceResource
 from sparkify_assets.lib.event_records import EventFileParser
 from sparkify_assets.lib.postgres_warehouse import PostgresWarehouse
 from sparkify_assets.lib.quarantine import QUARANTINE_BATCH_RECORDS
 from sparkify_assets.lib.song_records import MAX_SONG_FILE_BYTES
 from sparkify_assets.lib.source_layout import log_key_for
 from sparkify_assets.lib.source_tree import LocalSourceTree, SourceFile, SourceFileRefused
+from tests.conftest import resources_for
 
 DAY = date(2018, 11, 5)
 ENVIRON = Path("/proc/self/environ")
@@ -58,7 +59,7 @@ def _materialize(url: str, root: Path, selection: list[str], partition: str | No
         selection=selection,
         partition_key=partition,
         resources={
-            "warehouse": WarehouseResource(url=url),
+            **resources_for(url, root),
             "source": SourceResource(url=str(root), max_quarantine_share=0.9),
         },
         raise_on_error=False,

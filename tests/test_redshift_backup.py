@@ -29,23 +29,17 @@ from sqlglot import exp
 
 from sparkify_assets.lib.backup_location import open_backup_location
 from sparkify_assets.lib.redshift_warehouse import RedshiftSession, RedshiftWarehouse
-from sparkify_assets.lib.sql_files import SqlStatement
 from sparkify_assets.lib.warehouse import WAREHOUSE_TABLES
 from sparkify_assets.lib.warehouse_backup import back_up, plan_restore, restore
-from tests.support.redshift_copy_emulation import (  # noqa: F401 (fixtures)
+from tests.support.redshift_copy_emulation import (
     Database,
     EmulatedCopyWarehouse,
     S3UrlTree,
-    database,
-    etl_login,
-    postgres_shaped_ddl,
-    proxy,
+    adhoc,
+    emulated,
 )
-from tests.support.s3_server import (  # noqa: F401 (fixtures)
+from tests.support.s3_server import (
     S3Bucket,
-    s3_bucket,
-    s3_environment,
-    s3_server_url,
 )
 from tests.test_redshift_sql import unload_problems
 from tests.test_redshift_warehouse import WINDOW, run_pipeline, sample_root  # noqa: F401
@@ -63,10 +57,6 @@ _UNLOADED_TYPES = {
 }
 
 
-def _adhoc(text: str) -> SqlStatement:
-    return SqlStatement(key="tests/emulated_unload", text=text, path=Path(__file__))
-
-
 class EmulatedUnloadWarehouse(EmulatedCopyWarehouse):
     bucket: S3Bucket
     unloads: list[str]
@@ -76,10 +66,10 @@ class EmulatedUnloadWarehouse(EmulatedCopyWarehouse):
         match = _UNLOAD.match(text)
         assert match, text
         query = match["query"].replace("''", "'")
-        rows = session.query(_adhoc(query))
+        rows = session.query(adhoc(query))
         table = sqlglot.parse_one(query, read="redshift").find(exp.Table).name  # type: ignore[union-attr]
         columns = session.query(
-            _adhoc(
+            adhoc(
                 "SELECT column_name, data_type FROM information_schema.columns"
                 " WHERE table_name = %(t)s ORDER BY ordinal_position"
             ),
@@ -118,32 +108,20 @@ class EmulatedUnloadWarehouse(EmulatedCopyWarehouse):
                 values = list(row.values())
                 marks = ", ".join(f"%(v{i})s" for i in range(len(values)))
                 session.execute(
-                    _adhoc(f"INSERT INTO {target} VALUES ({marks})"),
+                    adhoc(f"INSERT INTO {target} VALUES ({marks})"),
                     {f"v{i}": v for i, v in enumerate(values)},
                 )
 
 
 @pytest.fixture
 def redshift(
-    database: Database,  # noqa: F811
+    database: Database,
     sample_root: Path,  # noqa: F811
-    s3_bucket: S3Bucket,  # noqa: F811
-    postgres_shaped_ddl: None,  # noqa: F811
+    s3_bucket: S3Bucket,
+    postgres_shaped_ddl: None,
 ) -> Iterator[EmulatedUnloadWarehouse]:
     connected = RedshiftWarehouse.connect(database.settings())
-    warehouse = EmulatedUnloadWarehouse(
-        connected._connection,
-        target=connected.target,
-        iam_role_arn=connected.iam_role_arn,
-        region=connected.region,
-        secrets=connected._secrets,
-        manifests=connected.manifests,
-        observer=connected.observer,
-    )
-    warehouse.root = sample_root
-    warehouse.admin_url = database.admin_url
-    warehouse.copies = []
-    warehouse.vacuums = []
+    warehouse = emulated(connected, database.admin_url, sample_root, EmulatedUnloadWarehouse)
     warehouse.bucket = s3_bucket
     warehouse.unloads = []
     with warehouse:
@@ -165,9 +143,9 @@ def all_rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
 
 def test_redshift_backup_and_restore_round_trip(
     redshift: EmulatedUnloadWarehouse,
-    database: Database,  # noqa: F811
+    database: Database,
     sample_root: Path,  # noqa: F811
-    s3_bucket: S3Bucket,  # noqa: F811
+    s3_bucket: S3Bucket,
 ) -> None:
     logged: list[str] = []
     run_pipeline(redshift, S3UrlTree(sample_root), WINDOW, logged.append)

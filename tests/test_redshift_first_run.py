@@ -39,62 +39,24 @@ from sparkify_assets.lib.redshift_warehouse import (
     open_connection,
     render_copy,
 )
+from sparkify_assets.lib.setting_problems import SettingProblem
 from sparkify_assets.lib.source_tree import LocalSourceTree
 from sparkify_assets.lib.sql_files import sql_root, statement
 from sparkify_assets.lib.warehouse import transform_statements
 from sparkify_assets.lib.warehouse_connection import WarehouseSettings
+from tests.support.log_events import EVENT_TS, log_event
 from tests.support.redshift_copy_emulation import (
     BUCKET_URL,
     Database,
     S3UrlTree,
     adhoc,
-    database,
     emulated,
-    etl_login,
     open_emulated,
-    postgres_shaped_ddl,
-    proxy,
 )
-from tests.support.s3_server import s3_bucket, s3_environment, s3_server_url
-
-__all__ = [  # fixtures, imported to be used
-    "database",
-    "etl_login",
-    "postgres_shaped_ddl",
-    "proxy",
-    "s3_bucket",
-    "s3_environment",
-    "s3_server_url",
-]
 
 DAY = date(2018, 11, 1)
 DAY_KEY = "log_data/2018/11/2018-11-01-events.json"
-TS = 1541030400000  # 2018-11-01 00:00:00 UTC
-
-
-def event(**fields: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "artist": None,
-        "auth": "Logged In",
-        "firstName": "Ada",
-        "gender": "F",
-        "itemInSession": 0,
-        "lastName": "Lovelace",
-        "length": None,
-        "level": "free",
-        "location": "London",
-        "method": "GET",
-        "page": "Home",
-        "registration": 1540919166796.0,
-        "sessionId": 1,
-        "song": None,
-        "status": 200,
-        "ts": TS,
-        "userAgent": '"Mozilla/5.0"',
-        "userId": "7",
-    }
-    base.update(fields)
-    return base
+TS = EVENT_TS
 
 
 def write_day(root: Path, events: list[dict[str, Any]], key: str = DAY_KEY) -> None:
@@ -233,9 +195,10 @@ def test_only_failures_that_can_heal_are_retried(error: Exception, retryable: bo
 
 def test_a_missing_database_is_not_retried(database: Database) -> None:
     wrong = database.redshift_url.replace("/test_", "/missing_")
-    with pytest.raises(RedshiftError) as failed:
+    with pytest.raises(SettingProblem) as failed:
         RedshiftWarehouse.connect(database.settings(url=wrong))
-    assert failed.value.sqlstate == "3D000" and not failed.value.retryable
+    assert "does not exist" in failed.value.message  # the server's 3D000
+    assert not failed.value.can_heal and not failed.value.allow_retries
 
 
 # -- 2. Serverless ------------------------------------------------------------------------------
@@ -294,9 +257,9 @@ def messy_day(tmp_path: Path) -> Path:
     write_day(
         root,
         [
-            event(itemInSession=0),
-            event(itemInSession=1, ts=TS + 1000),
-            event(itemInSession=2, ts=TS + 2000, artist="x" * 600),
+            log_event(itemInSession=0),
+            log_event(itemInSession=1, ts=TS + 1000),
+            log_event(itemInSession=2, ts=TS + 2000, artist="x" * 600),
         ],
     )
     path = root / DAY_KEY
@@ -335,7 +298,7 @@ def test_a_failed_copy_reports_its_own_lines_after_an_earlier_copy_in_the_sessio
     the failed COPY's lines, not the earlier ones, and not none."""
     window = LoadWindow.single_day(DAY)
     other = base_tree(messy_day.parent / "other")
-    write_day(other, [event(), event(itemInSession=1, sessionId="x", ts=TS + 1)])
+    write_day(other, [log_event(), log_event(itemInSession=1, sessionId="x", ts=TS + 1)])
     other_path = other / DAY_KEY
     other_path.write_bytes(other_path.read_bytes() + b"[]\n[]\n")
     with open_emulated(database, messy_day) as warehouse:
@@ -356,7 +319,7 @@ def test_rejected_lines_are_written_in_batches(
     database: Database, tmp_path: Path, postgres_shaped_ddl: None
 ) -> None:
     root = base_tree(tmp_path / "many")
-    write_day(root, [event()])
+    write_day(root, [log_event()])
     path = root / DAY_KEY
     path.write_bytes(path.read_bytes() + b"{bad\n" * 1_201)
     statements: list[str] = []
@@ -382,14 +345,14 @@ def edge_source(tmp_path: Path) -> Path:
     write_day(
         root,
         [
-            event(itemInSession=0, userId="7"),
-            event(itemInSession=1, ts=TS + 1, userId=""),  # anonymous
-            event(itemInSession=2, ts=TS + 2, userId=" "),  # blank only: quarantined
-            event(itemInSession=3, ts=TS + 3, userId="7\n"),  # a line break: quarantined
-            event(itemInSession=4, ts=TS + 4, userId="\u0663"),  # an Arabic-Indic 3
-            event(itemInSession=5, ts=TS + 5, userId="1234567890"),  # ten digits
+            log_event(itemInSession=0, userId="7"),
+            log_event(itemInSession=1, ts=TS + 1, userId=""),  # anonymous
+            log_event(itemInSession=2, ts=TS + 2, userId=" "),  # blank only: quarantined
+            log_event(itemInSession=3, ts=TS + 3, userId="7\n"),  # a line break: quarantined
+            log_event(itemInSession=4, ts=TS + 4, userId="\u0663"),  # an Arabic-Indic 3
+            log_event(itemInSession=5, ts=TS + 5, userId="1234567890"),  # ten digits
             # Plays: the exact title matches, the one with a trailing blank does not.
-            event(
+            log_event(
                 itemInSession=6,
                 ts=TS + 6,
                 page="NextSong",
@@ -397,7 +360,7 @@ def edge_source(tmp_path: Path) -> Path:
                 artist="The Band",
                 length=200.0,
             ),
-            event(
+            log_event(
                 itemInSession=7,
                 ts=TS + 7,
                 page="NextSong",
@@ -405,7 +368,7 @@ def edge_source(tmp_path: Path) -> Path:
                 artist="The Band",
                 length=200.0,
             ),
-            event(
+            log_event(
                 itemInSession=8,
                 ts=TS + 8,
                 page="NextSong",
@@ -416,7 +379,7 @@ def edge_source(tmp_path: Path) -> Path:
         ],
     )
     # A stray object next to the day's file: a prefix COPY would load it.
-    write_day(root, [event(itemInSession=9, ts=TS + 9, userId="8")], key=DAY_KEY + ".bak")
+    write_day(root, [log_event(itemInSession=9, ts=TS + 9, userId="8")], key=DAY_KEY + ".bak")
     # One song_id in two files, with different content; names order them the other way round.
     write_song(root, "B.json", song_id="SODUP0000000000000", title="Dup long", duration=300.0)
     write_song(root, "C.json", song_id="SODUP0000000000000", title="Dup short", duration=250.0)
@@ -574,7 +537,7 @@ def test_upkeep_runs_after_a_large_replacement_only(
     for day in days:
         key = f"log_data/2018/11/{day:%Y-%m-%d}-events.json"
         start = TS + (day - days[0]).days * 86_400_000
-        write_day(root, [event(itemInSession=i, ts=start + i) for i in range(10)], key=key)
+        write_day(root, [log_event(itemInSession=i, ts=start + i) for i in range(10)], key=key)
     statements: list[str] = []
     with RedshiftWarehouse.connect(
         database.settings(), observer=lambda key, _s, _e: statements.append(key)

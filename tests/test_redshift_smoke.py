@@ -20,23 +20,9 @@ from sparkify_assets.lib.warehouse_connection import WarehouseSettings
 from tests.support.redshift_copy_emulation import (
     Database,
     EmulatedCopyWarehouse,
-    database,
     emulated,
-    etl_login,
-    postgres_shaped_ddl,
-    proxy,
 )
-from tests.support.s3_server import S3Bucket, s3_bucket, s3_environment, s3_server_url
-
-__all__ = [  # fixtures, imported to be used
-    "database",
-    "etl_login",
-    "postgres_shaped_ddl",
-    "proxy",
-    "s3_bucket",
-    "s3_environment",
-    "s3_server_url",
-]
+from tests.support.s3_server import S3Bucket
 
 # Every statement kind the engine issues, by key: each must show "ok" in the report.
 EXPECTED_OK = [

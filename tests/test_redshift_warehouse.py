@@ -34,31 +34,17 @@ from sparkify_assets.lib.source_tree import LocalSourceTree
 from sparkify_assets.lib.sql_files import SqlStatement, statement
 from sparkify_assets.lib.warehouse import WAREHOUSE_TABLES, transform_statements
 from sparkify_assets.lib.warehouse_connection import WarehouseSettings, connect_warehouse
+from tests.support.log_events import log_event
 from tests.support.redshift_copy_emulation import (
     BUCKET_URL,
     ETL,
     IAM_ROLE,
     Database,
     S3UrlTree,
-    database,
-    etl_login,
     open_emulated,
-    postgres_shaped_ddl,
-    proxy,
 )
 from tests.support.redshift_copy_emulation import adhoc as _adhoc
 from tests.support.redshift_wire_proxy import RedshiftWireProxy
-from tests.support.s3_server import s3_bucket, s3_environment, s3_server_url
-
-__all__ = [  # fixtures, imported to be used
-    "database",
-    "etl_login",
-    "postgres_shaped_ddl",
-    "proxy",
-    "s3_bucket",
-    "s3_environment",
-    "s3_server_url",
-]
 
 SPEC = SampleSpec(seed=11, days=4, events_per_day=120, users=20, catalog_songs=40)
 FIRST_DAY = SPEC.start
@@ -429,37 +415,12 @@ MESSY_LINES = [
 ]
 
 
-def messy_event(**fields: Any) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "artist": None,
-        "auth": "Logged In",
-        "firstName": "Ada",
-        "gender": "F",
-        "itemInSession": 0,
-        "lastName": "Lovelace",
-        "length": None,
-        "level": "free",
-        "location": "London",
-        "method": "GET",
-        "page": "Home",
-        "registration": 1540919166796.0,
-        "sessionId": 1,
-        "song": None,
-        "status": 200,
-        "ts": 1541030400000,
-        "userAgent": '"Mozilla/5.0"',
-        "userId": "7",
-    }
-    event.update(fields)
-    return event
-
-
 @pytest.fixture
 def messy_root(tmp_path: Path, sample_root: Path) -> Path:
     (tmp_path / "log_json_path.json").write_text((sample_root / "log_json_path.json").read_text())
     day = tmp_path / "log_data/2018/11/2018-11-01-events.json"
     day.parent.mkdir(parents=True)
-    lines = [json.dumps(messy_event(**fields)).encode() for _, fields in MESSY_LINES]
+    lines = [json.dumps(log_event(**fields)).encode() for _, fields in MESSY_LINES]
     lines.insert(3, b"{not json")
     day.write_bytes(b"\n".join(lines) + b"\n")
     return tmp_path

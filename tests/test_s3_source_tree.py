@@ -22,18 +22,15 @@ from sparkify_assets.warehouse_build import build_warehouse
 from tests.conftest import resources_for
 from tests.reference_warehouse import reference_warehouse
 from tests.support.locked_versions import holds_for
-from tests.support.s3_server import (  # noqa: F401 (fixtures)
+from tests.support.s3_server import (
     FaultyS3Front,
     S3Bucket,
-    s3_bucket,
-    s3_environment,
-    s3_server_url,
 )
 from tests.warehouse_state import assert_matches_reference
 
 
 @pytest.fixture
-def uploaded(s3_bucket: S3Bucket, small_source: Path) -> S3Bucket:  # noqa: F811
+def uploaded(s3_bucket: S3Bucket, small_source: Path) -> S3Bucket:
     """The small source under ``s3://<bucket>/raw/``."""
     s3_bucket.upload_tree(small_source, "raw/")
     return s3_bucket
@@ -76,7 +73,7 @@ def test_whole_warehouse_builds_from_s3(
     assert_matches_reference(warehouse_url, reference_warehouse(small_source))
 
 
-def test_listing_paginates_past_1000_keys(s3_bucket: S3Bucket) -> None:  # noqa: F811
+def test_listing_paginates_past_1000_keys(s3_bucket: S3Bucket) -> None:
     s3_bucket.put_many((f"log_data/2018/11/foreign-{n:04d}.txt", b"x") for n in range(1003))
     s3_bucket.put("log_data/2018/11/2018-11-30-events.json", b"{}\n")
     s3_bucket.put("log_data/2018/12/2018-12-01-events.json", b"{}\n")
@@ -98,7 +95,7 @@ def test_explicit_endpoint_and_region(uploaded: S3Bucket, monkeypatch: pytest.Mo
     assert len(list(tree.log_files())) == 6
 
 
-def test_objects_are_streamed_not_read_whole(s3_bucket: S3Bucket) -> None:  # noqa: F811
+def test_objects_are_streamed_not_read_whole(s3_bucket: S3Bucket) -> None:
     line = b'{"page": "Home", "padding": "' + b"x" * 1000 + b'"}\n'
     body = line * 20_000  # 20 MB
     s3_bucket.put("log_data/2018/11/2018-11-02-events.json", body)
@@ -116,7 +113,7 @@ def test_objects_are_streamed_not_read_whole(s3_bucket: S3Bucket) -> None:  # no
     assert lines == 20_000
 
 
-def test_missing_bucket_is_named(s3_environment: str) -> None:  # noqa: F811
+def test_missing_bucket_is_named(s3_environment: str) -> None:
     tree = S3SourceTree.from_url("s3://no-such-sparkify-bucket/raw")
 
     with pytest.raises(SourceBucketMissing, match="'no-such-sparkify-bucket' does not exist"):
@@ -134,7 +131,7 @@ def test_missing_key_says_which(uploaded: S3Bucket) -> None:
 
 
 def test_missing_bucket_fails_the_asset_with_a_clear_message(
-    s3_environment: str,  # noqa: F811
+    s3_environment: str,
     warehouse_url: str,
 ) -> None:
     result = dg.materialize(

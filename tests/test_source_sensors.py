@@ -29,12 +29,9 @@ from sparkify_assets.lib.source_layout import log_key_for
 from sparkify_assets.warehouse_build import build_warehouse
 from tests.conftest import resources_for
 from tests.reference_warehouse import reference_warehouse
-from tests.support.s3_server import (  # noqa: F401 (fixtures)
+from tests.support.s3_server import (
     FaultyS3Front,
     S3Bucket,
-    s3_bucket,
-    s3_environment,
-    s3_server_url,
 )
 
 # 32 days: Nov 1 .. Dec 2, 2018. The bucket starts with 30 of them (no Nov 5, no Dec 2).
@@ -130,7 +127,7 @@ def upload_day(bucket: S3Bucket, root: Path, day: date) -> str:
 
 
 def test_log_sensor_end_to_end(
-    s3_bucket: S3Bucket,  # noqa: F811
+    s3_bucket: S3Bucket,
     month_source: Path,
     tmp_path: Path,
     warehouse_url: str,
@@ -250,7 +247,7 @@ def test_first_tick_requests_only_what_no_run_has_loaded(
 
 
 def test_foreign_and_out_of_range_keys_are_never_requested(
-    s3_bucket: S3Bucket,  # noqa: F811
+    s3_bucket: S3Bucket,
     month_source: Path,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
@@ -284,8 +281,8 @@ def test_foreign_and_out_of_range_keys_are_never_requested(
 
 
 def test_more_than_1000_keys_and_what_a_tick_lists(
-    s3_bucket: S3Bucket,  # noqa: F811
-    s3_environment: str,  # noqa: F811
+    s3_bucket: S3Bucket,
+    s3_environment: str,
 ) -> None:
     days = [date(2018, 11, 1) + timedelta(days=n) for n in range(1100)]
     s3_bucket.put_many((f"{PREFIX}{log_key_for(d)}", b"{}\n") for d in days)
@@ -315,7 +312,7 @@ def test_more_than_1000_keys_and_what_a_tick_lists(
 
 
 def test_two_files_written_in_the_same_second(
-    s3_bucket: S3Bucket,  # noqa: F811
+    s3_bucket: S3Bucket,
     month_source: Path,
 ) -> None:
     upload_day(s3_bucket, month_source, date(2018, 11, 20))
@@ -346,7 +343,7 @@ def test_two_files_written_in_the_same_second(
 
 
 def test_song_data_sensor_reloads_the_catalog_on_change(
-    s3_bucket: S3Bucket,  # noqa: F811
+    s3_bucket: S3Bucket,
     month_source: Path,
     tmp_path: Path,
     warehouse_url: str,

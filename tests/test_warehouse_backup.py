@@ -35,15 +35,13 @@ from sparkify_assets.lib.backup_datasets import (
     table_parquet_schema,
 )
 from sparkify_assets.lib.warehouse import WAREHOUSE_TABLES
+from sparkify_assets.lib.warehouse_backup import BackupError, RestorePlan
 from sparkify_assets.warehouse_build import build_warehouse
 from tests.conftest import SMALL_SPEC
 from tests.reference_warehouse import reference_warehouse
-from tests.support.s3_server import (  # noqa: F401 (fixtures)
+from tests.support.s3_server import (
     FaultyS3Front,
     S3Bucket,
-    s3_bucket,
-    s3_environment,
-    s3_server_url,
 )
 from tests.warehouse_state import assert_matches_reference
 
@@ -275,7 +273,7 @@ def test_files_read_by_duckdb_hold_the_rows_and_documented_types(
 def test_s3_objects_are_encrypted_at_rest(
     warehouse_url: str,
     small_source: Path,
-    s3_bucket: S3Bucket,  # noqa: F811
+    s3_bucket: S3Bucket,
 ) -> None:
     res = resources(warehouse_url, small_source, s3_bucket.url("b"))
     assert build_warehouse(defs, resources=res, log_dates=DAYS[:1]).succeeded
@@ -289,7 +287,7 @@ def test_s3_objects_are_encrypted_at_rest(
 def test_s3_objects_are_encrypted_with_the_configured_kms_key(
     warehouse_url: str,
     small_source: Path,
-    s3_bucket: S3Bucket,  # noqa: F811
+    s3_bucket: S3Bucket,
 ) -> None:
     import boto3
 
@@ -434,7 +432,7 @@ def test_snapshots_older_than_the_retention_are_pruned(
 def test_a_missing_backup_location_is_a_clear_error_and_changes_nothing(
     warehouse_url: str,
     small_source: Path,
-    s3_bucket: S3Bucket,  # noqa: F811
+    s3_bucket: S3Bucket,
     tmp_path: Path,
 ) -> None:
     res = resources(warehouse_url, small_source, "")
@@ -471,8 +469,8 @@ def test_a_missing_backup_location_is_a_clear_error_and_changes_nothing(
 def test_an_unwritable_s3_location_is_a_clear_error(
     warehouse_url: str,
     small_source: Path,
-    s3_bucket: S3Bucket,  # noqa: F811
-    s3_server_url: str,  # noqa: F811
+    s3_bucket: S3Bucket,
+    s3_server_url: str,
 ) -> None:
     res = resources(warehouse_url, small_source, "")
     assert build_warehouse(defs, resources=res, log_dates=DAYS[:1]).succeeded
@@ -633,3 +631,12 @@ def test_the_documented_parquet_schema_is_the_one_written() -> None:
         for t in dict.fromkeys(d.table for d in ALL_DATASETS)
     }
     assert documented == expected
+
+
+def test_a_restore_that_loads_other_counts_than_the_manifests_is_refused() -> None:
+    plan = RestorePlan(window=None, days=[], snapshot_date=DAYS[0], parts=[])
+    nothing = dict.fromkeys(plan.tables, 0)
+
+    plan.check_restored(nothing)  # the manifests list no rows: none is right
+    with pytest.raises(BackupError, match="rolled back, the warehouse is unchanged"):
+        plan.check_restored({**nothing, "users": 1})

@@ -28,14 +28,18 @@ _RUN_PART = re.compile(r"[^A-Za-z0-9_-]+")
 STAGING_SETTING = "SPARKIFY_REDSHIFT_STAGING_URL"
 
 
-def manifest_body(urls: Sequence[str]) -> bytes:
-    """The manifest JSON listing ``urls`` (s3:// URLs), each mandatory."""
+def manifest_body(urls: Sequence[str], *, sizes: Sequence[int] | None = None) -> bytes:
+    """The manifest JSON listing ``urls`` (s3:// URLs), each mandatory; with ``sizes``, each
+    object's ``content_length`` too (COPY from Parquet requires it)."""
     if not urls:
         raise ValueError("a manifest lists at least one object")
     for url in urls:
         if not url.startswith("s3://"):
             raise ValueError(f"a manifest lists s3:// URLs, not {url!r}")
-    entries = [{"url": url, "mandatory": True} for url in urls]
+    entries: list[dict[str, object]] = [{"url": url, "mandatory": True} for url in urls]
+    if sizes is not None:
+        for entry, size in zip(entries, sizes, strict=True):
+            entry["meta"] = {"content_length": size}
     return json.dumps({"entries": entries}, indent=1).encode()
 
 

@@ -483,14 +483,6 @@ def _directory_list_entry(path: Path) -> str:
 # ------------------------------------------------------------------------------- module functions
 
 
-def embedded_postgres_url(home: Path | None = None, database: str = DATABASE) -> str:
-    """A libpq URL (no password) of ``database`` on the embedded server, started if needed;
-    the password is ``EmbeddedPostgres.for_home(home).password``."""
-    server = EmbeddedPostgres.for_home(home)
-    server.ensure_database(database)
-    return server.url(database)
-
-
 def stop_embedded_postgres(home: Path | None = None) -> bool:
     """Stops the server of ``home`` if one runs; True when one was stopped."""
     return EmbeddedPostgres.for_home(home).stop()

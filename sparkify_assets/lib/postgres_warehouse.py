@@ -31,6 +31,7 @@ from sparkify_assets.lib.song_records import (
 )
 from sparkify_assets.lib.source_tree import SourceFile, SourceFileRefused, SourceTree
 from sparkify_assets.lib.sql_files import SqlStatement, statement
+from sparkify_assets.lib.sqlstate_retries import sqlstate_can_heal
 from sparkify_assets.lib.warehouse import (
     WAREHOUSE_TABLES,
     FileLoad,
@@ -261,22 +262,13 @@ class PostgresWarehouse(Warehouse):
     def restore_backup(
         self, plan: RestorePlan, location: BackupLocation, *, log: Log
     ) -> dict[str, int]:
-        from sparkify_assets.lib.warehouse_backup import BackupError
-
-        expected = plan.expected_rows()
         restored = dict.fromkeys(plan.tables, 0)
         file_log = LineBatcher(log)
-        window = plan.window.sql_params() if plan.window else {}
         with (
             tempfile.TemporaryDirectory(prefix="sparkify-restore-") as scratch,
             self.transaction() as session,
         ):
-            for table in plan.tables:
-                session.lock_for_write(table)
-            for dataset in plan.datasets:
-                session.execute(
-                    statement(dataset.delete_statement), window if dataset.is_daily else None
-                )
+            plan.clear(session)
             for part in plan.parts:
                 table = part.part.dataset.table
                 generated = GENERATED_COLUMNS.get(table, frozenset())
@@ -290,11 +282,7 @@ class PostgresWarehouse(Warehouse):
                     restored[table] += loaded
                     file_log(f"{stored.key}: {loaded} rows restored into {table}")
             file_log.flush()
-            if restored != expected:
-                raise BackupError(
-                    f"the restore loaded {restored} rows, the backup's manifests list {expected}:"
-                    " rolled back, the warehouse is unchanged"
-                )
+            plan.check_restored(restored)
             session.execute(statement("postgres/backup.analyze_restored"))
         return restored
 
@@ -360,18 +348,13 @@ class _SongCatalogReader:
         return parse_song_file(data, file.key)
 
 
-# SQLSTATE classes a retry can fix: connection, transaction rollback (serialization, deadlock),
-# insufficient resources, operator intervention (a server restarting, a killed session), system.
-_HEALING_CLASSES = ("08", "40", "53", "57", "58")
-
-
 def _can_heal(error: psycopg.Error) -> bool:
     """Whether running the step again may succeed: a lost connection (no SQLSTATE: the server
     went away) or a transient server state; not a wrong statement, data or permission."""
     sqlstate = error.sqlstate or ""
     if not sqlstate:
         return isinstance(error, psycopg.OperationalError | psycopg.InterfaceError)
-    return sqlstate.startswith(_HEALING_CLASSES)
+    return sqlstate_can_heal(sqlstate)
 
 
 def _lasting_failure(error: psycopg.Error) -> dg.Failure:
@@ -399,12 +382,7 @@ def _copy_out(export: SqlStatement) -> SqlStatement:
     """``COPY (<export>) TO STDOUT (FORMAT csv)``: the template of sql/postgres/backup.sql with a
     SELECT of sql/backup/export.sql in place of ``{query}`` (both from the project's files)."""
     template = statement("postgres/backup.copy_out")
-    body = "\n".join(
-        line for line in template.text.splitlines() if not line.lstrip().startswith("--")
-    )
-    query = "\n".join(
-        line for line in export.text.splitlines() if not line.lstrip().startswith("--")
-    )
+    body, query = template.body, export.body
     if "{query}" not in body or "{" in query:
         raise ValueError(f"{template.key} cannot take {export.key}")
     return SqlStatement(

@@ -33,10 +33,7 @@ class RenderedStatement:
 
 def render_identifiers(sql: SqlStatement, names: dict[str, str]) -> str:
     """``sql`` without its leading comments, each ``{name}`` replaced by a checked identifier."""
-    lines = sql.text.splitlines()
-    while lines and lines[0].lstrip().startswith("--"):
-        lines.pop(0)
-    body = "\n".join(lines)
+    body = sql.body
     wanted = set(_PLACEHOLDER.findall(body))
     if not wanted <= set(names):
         raise ValueError(f"{sql.key} needs {sorted(wanted - set(names))}")

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-import json
 import re
 import socket
 import time
@@ -50,7 +49,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import dagster as dg
 import redshift_connector
 
-from sparkify_assets.lib.copy_manifests import STAGING_SETTING, ManifestStore
+from sparkify_assets.lib.connection_secrets import password_in_url, scrub
+from sparkify_assets.lib.copy_manifests import STAGING_SETTING, ManifestStore, manifest_body
 from sparkify_assets.lib.load_window import LoadWindow
 from sparkify_assets.lib.quarantine import RAW_TEXT_LIMIT
 from sparkify_assets.lib.redshift_upkeep import upkeep_plan
@@ -63,6 +63,7 @@ from sparkify_assets.lib.setting_problems import (
 from sparkify_assets.lib.source_layout import SONG_PREFIX
 from sparkify_assets.lib.source_tree import SourceTree
 from sparkify_assets.lib.sql_files import SqlStatement, statement
+from sparkify_assets.lib.sqlstate_retries import sqlstate_can_heal
 from sparkify_assets.lib.warehouse import (
     WAREHOUSE_TABLES,
     FileLoad,
@@ -103,30 +104,25 @@ _SERVERLESS_HOST = re.compile(
 )
 _WORKGROUP = re.compile(r"^[a-z0-9-]{3,64}$")
 # What may be spliced into a COPY as a quoted literal: no quote, backslash or whitespace can pass.
+_S3_URL = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*()=+,@/-]*)?$")
 _LITERAL_PATTERNS = {
-    "source": re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*()=+,@/-]*)?$"),
-    "jsonpaths": re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*()=+,@/-]*)?$"),
+    "source": _S3_URL,
+    "jsonpaths": _S3_URL,
     "iam_role": re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$"),
     "region": re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$"),
-    "target": re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*()=+,@/-]*)?$"),
-    "manifest": re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*()=+,@/-]*)?$"),
+    "target": _S3_URL,
+    "manifest": _S3_URL,
     "kms_key_id": re.compile(
         r"^(arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-\d:\d{12}:(key|alias)/[A-Za-z0-9/_-]{1,256}"
         r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|alias/[A-Za-z0-9/_-]{1,256})$"
     ),
 }
-_QUERY_PARAMETER = re.compile(r"%\((?P<name>[a-z_]+)\)s")
+# A bind parameter in a statement: %(name)s.
+_PARAMETER = re.compile(r"%\((?P<name>[a-z_]+)\)s")
 BACKUP_RESTORE_FOLDER = "_restore"  # COPY manifests of a running restore, deleted after it
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 _TABLE_NAME = re.compile(r"^[a-z_]+$")
 _SCHEMA_NAME = re.compile(r"^sparkify_smoke_[a-z0-9]{6,32}$")
-_ROW_PARAMETER = re.compile(r"%\(([a-z_]+)\)s")
-# SQLSTATE classes a retry can fix: connection, transaction rollback (serialization), resources,
-# operator intervention, system errors ...
-_RETRYABLE_CLASSES = ("08", "40", "53", "57", "58")
-# ... except these, which a retry repeats: the statement_timeout cancelling a statement, a
-# connection the server refused to establish for a configuration reason.
-_FINAL_SQLSTATES = ("57014", "08004", "08P01")
 # Driver-side failures a retry can heal: the network refused, reset or timed out. Anything else
 # without a SQLSTATE (SSL refused, IAM set-up, a protocol error) is a configuration problem.
 _HEALING_OS_ERRORS = (ConnectionError, TimeoutError, socket.timeout, socket.gaierror)
@@ -209,13 +205,6 @@ class RedshiftLoadRejected(RedshiftError):
         self.rejections = list(rejections)
 
 
-def _scrub(text: str, secrets: Sequence[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
-
-
 def _error_from_driver(
     key: str, error: Exception, secrets: Sequence[str], *, action: str = "failed"
 ) -> RedshiftError:
@@ -230,11 +219,12 @@ def _error_from_driver(
     else:  # a driver-side error: the network, the protocol, authentication set-up
         sqlstate = ""
         message = f"{type(error).__name__}: {error}"
-    message = _scrub(message, secrets)
+    message = scrub(message, secrets)
     if sqlstate:
+        # Redshift reports its serializable isolation violation (error 1023) as XX000.
         retryable = (
-            sqlstate[:2] in _RETRYABLE_CLASSES and sqlstate not in _FINAL_SQLSTATES
-        ) or "serializable isolation violation" in message.lower()
+            sqlstate_can_heal(sqlstate) or "serializable isolation violation" in message.lower()
+        )
     else:
         retryable = _network_failure(error)
     return RedshiftError(
@@ -323,7 +313,7 @@ class RedshiftTarget:
         parts = urlsplit(url.strip())
         if parts.scheme.lower() != "redshift":
             raise ValueError("a Redshift URL starts with redshift://")
-        if parts.password is not None:
+        if password_in_url(url):  # also a URL a password holding '/' or '?' cuts wrongly
             raise ValueError(
                 "put the Redshift password in SPARKIFY_WAREHOUSE_PASSWORD, not in the URL"
             )
@@ -484,7 +474,7 @@ def render_unload(
 def unload_query_literal(query: SqlStatement, params: Mapping[str, object]) -> str:
     """``query`` as the quoted literal UNLOAD takes. Only dates and timestamps may be parameters
     (the backup windows): each is written from a ``date``/``datetime`` object by this code."""
-    body = _without_doc(query)
+    body = query.body
     if "\\" in body or "{" in body or "--" in body:
         raise ValueError(f"{query.key} cannot be quoted for UNLOAD (a backslash, brace or comment)")
 
@@ -496,12 +486,12 @@ def unload_query_literal(query: SqlStatement, params: Mapping[str, object]) -> s
             return f"DATE '{value.isoformat()}'"
         raise ValueError(f"{query.key}: parameter {match['name']} is not a date or a timestamp")
 
-    rendered = _QUERY_PARAMETER.sub(literal, body)
+    rendered = _PARAMETER.sub(literal, body)
     return "'" + rendered.replace("'", "''") + "'"
 
 
 def _render(sql: SqlStatement, values: Mapping[str, str], rendered: Mapping[str, str]) -> str:
-    body = _without_doc(sql)
+    body = sql.body
     names = set(_PLACEHOLDER.findall(body))
     if names != set(values) | set(rendered):
         raise ValueError(f"{sql.key} takes {sorted(names)}, got {sorted({*values, *rendered})}")
@@ -524,10 +514,7 @@ def render_table(sql: SqlStatement, table: str) -> str:
     name = checked_table_name(table)
     if not _TABLE_NAME.fullmatch(name):
         raise ValueError(f"{table!r} cannot be spliced into SQL")
-    body = _without_doc(sql)
-    if set(_PLACEHOLDER.findall(body)) != {"table"}:
-        raise ValueError(f"{sql.key} does not take just a table")
-    return body.replace("{table}", name)
+    return _splice_name(sql, "table", name)
 
 
 def render_lock(table: str) -> str:
@@ -540,17 +527,23 @@ def render_statement_timeout(seconds: int) -> str:
     if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 <= seconds <= 86_400 * 7:
         raise ValueError("the statement timeout is 0 (none) to 604800 seconds")
     sql = statement("redshift/session.set_statement_timeout")
-    return _without_doc(sql).replace("{milliseconds}", str(seconds * 1000))
+    return sql.body.replace("{milliseconds}", str(seconds * 1000))
 
 
 def render_schema(sql: SqlStatement, schema: str) -> str:
     """``sql`` with ``{schema}`` replaced by a smoke-test scratch schema name."""
     if not _SCHEMA_NAME.fullmatch(schema):
         raise ValueError(f"{schema!r} is not a scratch schema name")
-    body = _without_doc(sql)
-    if set(_PLACEHOLDER.findall(body)) != {"schema"}:
-        raise ValueError(f"{sql.key} does not take just a schema")
-    return body.replace("{schema}", schema)
+    return _splice_name(sql, "schema", schema)
+
+
+def _splice_name(sql: SqlStatement, placeholder: str, name: str) -> str:
+    """``sql`` with its one kind of placeholder, ``{<placeholder>}``, replaced by ``name`` (a name
+    the caller has checked)."""
+    body = sql.body
+    if set(_PLACEHOLDER.findall(body)) != {placeholder}:
+        raise ValueError(f"{sql.key} does not take just a {placeholder}")
+    return body.replace("{" + placeholder + "}", name)
 
 
 def render_rows(
@@ -559,17 +552,17 @@ def render_rows(
     """A multi-row ``INSERT ... VALUES``: the one VALUES row of ``sql`` repeated per row of
     ``rows``, each parameter renamed ``<name>_<i>``, and the flattened parameters. Only parameter
     names are generated; values stay parameters."""
-    body = _without_doc(sql)
+    body = sql.body
     head, marker, row = body.rpartition("VALUES")
     if not marker or not row.strip().startswith("(") or not rows:
         raise ValueError(f"{sql.key} is not a one-row INSERT ... VALUES, or there are no rows")
-    names = _ROW_PARAMETER.findall(row)
+    names = _PARAMETER.findall(row)
     params: dict[str, object] = {}
     tuples = []
     for index, values in enumerate(rows):
         if set(values) != set(names):
             raise ValueError(f"{sql.key} takes {sorted(names)}, got {sorted(values)}")
-        tuples.append(_ROW_PARAMETER.sub(rf"%(\1_{index})s", row.strip()))
+        tuples.append(_PARAMETER.sub(rf"%(\1_{index})s", row.strip()))
         params.update({f"{name}_{index}": values[name] for name in names})
     return f"{head}VALUES\n" + ",\n".join(tuples), params
 
@@ -578,15 +571,7 @@ def render_schema_statement(key: str, schema: str) -> str:
     """Statement ``key`` (CREATE SCHEMA, SET search_path) for SPARKIFY_WAREHOUSE_SCHEMA: a checked
     lower-case identifier, double-quoted."""
     name = checked_schema_name(schema)
-    return _without_doc(statement(key)).replace("{schema}", f'"{name}"')
-
-
-def _without_doc(sql: SqlStatement) -> str:
-    """The statement without its leading comment lines (which may mention placeholders)."""
-    lines = sql.text.splitlines()
-    while lines and lines[0].lstrip().startswith("--"):
-        lines.pop(0)
-    return "\n".join(lines)
+    return statement(key).body.replace("{schema}", f'"{name}"')
 
 
 # -- sessions and the warehouse --------------------------------------------------------------------
@@ -1186,27 +1171,25 @@ class RedshiftWarehouse(Warehouse):
     def restore_backup(
         self, plan: RestorePlan, location: BackupLocation, *, log: Log
     ) -> dict[str, int]:
-        from sparkify_assets.lib.warehouse_backup import BackupError
-
         iam_role = self._iam_role("COPY from a backup")
         folder = f"{BACKUP_RESTORE_FOLDER}/{uuid.uuid4().hex}"
         manifests: dict[str, str] = {}
         try:
             # 1. A COPY manifest per table (COPY from Parquet wants each file's content_length).
             for table in plan.tables:
-                entries = [
-                    {
-                        "url": location.s3_url(stored.key),
-                        "mandatory": True,
-                        "meta": {"content_length": stored.size},
-                    }
+                files = [
+                    stored
                     for part in plan.parts
                     if part.part.dataset.table == table
                     for stored in part.files
                 ]
-                if entries:
+                if files:
                     key = f"{folder}/{table}.manifest"
-                    location.put_bytes(key, json.dumps({"entries": entries}).encode("utf-8"))
+                    body = manifest_body(
+                        [location.s3_url(stored.key) for stored in files],
+                        sizes=[stored.size for stored in files],
+                    )
+                    location.put_bytes(key, body)
                     manifests[table] = location.s3_url(key)
             # 2. COPY into temporary copies of the tables: no lock is held while S3 is read.
             with self.transaction() as session:
@@ -1219,25 +1202,14 @@ class RedshiftWarehouse(Warehouse):
                         self.run_copy(session, copy.key, text)
                         log(f"{table}: COPY of the backup's Parquet files")
             # 3. Replace the rows in one transaction holding the tables' locks.
-            expected = plan.expected_rows()
             restored: dict[str, int] = {}
-            window = plan.window.sql_params() if plan.window else {}
             with self.transaction() as session:
-                for table in plan.tables:
-                    session.lock_for_write(table)
-                for dataset in plan.datasets:
-                    session.execute(
-                        statement(dataset.delete_statement), window if dataset.is_daily else None
-                    )
+                plan.clear(session)
                 for table in plan.tables:
                     restored[table] = session.execute(
                         statement(f"redshift/backup.insert_restored_{table}")
                     )
-                if restored != expected:
-                    raise BackupError(
-                        f"the restore loaded {restored} rows, the backup's manifests list"
-                        f" {expected}: rolled back, the warehouse is unchanged"
-                    )
+                plan.check_restored(restored)
             return restored
         finally:
             location.delete([stored.key for stored in location.list(f"{folder}/")])

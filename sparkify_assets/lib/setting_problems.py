@@ -14,6 +14,8 @@ from contextlib import contextmanager
 
 import dagster as dg
 
+from sparkify_assets.lib.sqlstate_retries import sqlstate_can_heal
+
 SOURCE_SETTING = "SPARKIFY_SOURCE_URL"
 WAREHOUSE_SETTING = "SPARKIFY_WAREHOUSE_URL"
 PASSWORD_SETTING = "SPARKIFY_WAREHOUSE_PASSWORD"
@@ -149,7 +151,7 @@ def postgres_connect_problem(error: Exception, where: str) -> SettingProblem:
         f" ({_last_server_line(text)}). Start the server, or fix {WAREHOUSE_SETTING}"
         " (unset: the embedded PostgreSQL).",
         setting=WAREHOUSE_SETTING,
-        can_heal=bool(_UNREACHABLE.search(text)) or sqlstate.startswith(("08", "57")),
+        can_heal=bool(_UNREACHABLE.search(text)) or sqlstate_can_heal(sqlstate),
     )
 
 

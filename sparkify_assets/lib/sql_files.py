@@ -33,6 +33,15 @@ class SqlStatement:
     def name(self) -> str:
         return self.key.rsplit(".", 1)[1]
 
+    @property
+    def body(self) -> str:
+        """The statement without its leading comment lines (its doc, which may mention the
+        ``{placeholders}`` a renderer fills)."""
+        lines = self.text.splitlines()
+        while lines and lines[0].lstrip().startswith("--"):
+            lines.pop(0)
+        return "\n".join(lines)
+
 
 def sql_root() -> Path:
     """The ``sql/`` directory: beside the package in a checkout, inside it in a wheel."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -36,7 +36,8 @@ from sparkify_assets.lib.backup_datasets import (
 )
 from sparkify_assets.lib.backup_location import BackupLocation, StoredObject
 from sparkify_assets.lib.load_window import LoadWindow
-from sparkify_assets.lib.warehouse import Log, Warehouse
+from sparkify_assets.lib.sql_files import statement
+from sparkify_assets.lib.warehouse import Log, Warehouse, WarehouseSession
 
 MANIFEST_FORMAT = 1
 _FOOTER_READ_BYTES = 64 * 1024  # one ranged read holds the footer of any file written here
@@ -285,6 +286,27 @@ class RestorePlan:
         for part in self.parts:
             rows[part.part.dataset.table] += part.rows
         return rows
+
+    def clear(self, session: WarehouseSession) -> None:
+        """In ``session``'s transaction: takes the write lock of every table the restore writes
+        and deletes the rows it replaces (the window's, or the whole snapshot tables')."""
+        for table in self.tables:
+            session.lock_for_write(table)
+        window = self.window.sql_params() if self.window else {}
+        for dataset in self.datasets:
+            session.execute(
+                statement(dataset.delete_statement), window if dataset.is_daily else None
+            )
+
+    def check_restored(self, restored: Mapping[str, int]) -> None:
+        """Raises BackupError (the caller's transaction rolls back) when a table did not get the
+        rows the manifests list."""
+        expected = self.expected_rows()
+        if dict(restored) != expected:
+            raise BackupError(
+                f"the restore loaded {dict(restored)} rows, the backup's manifests list"
+                f" {expected}: rolled back, the warehouse is unchanged"
+            )
 
 
 def _read_manifest(location: BackupLocation, column: str, day: date) -> dict[str, object]:

@@ -7,7 +7,11 @@ from dataclasses import dataclass
 from sparkify_assets.lib.connection_secrets import refuse_password_in_url
 from sparkify_assets.lib.embedded_postgres import EmbeddedPostgres
 from sparkify_assets.lib.postgres_warehouse import PostgresWarehouse
-from sparkify_assets.lib.setting_problems import WAREHOUSE_SETTING, SettingProblem
+from sparkify_assets.lib.setting_problems import (
+    PASSWORD_SETTING,
+    WAREHOUSE_SETTING,
+    SettingProblem,
+)
 from sparkify_assets.lib.warehouse import Warehouse, checked_schema_name
 
 DEFAULT_SCHEMA = "public"
@@ -42,8 +46,8 @@ def connect_warehouse(settings: WarehouseSettings) -> Warehouse:
         try:
             refuse_password_in_url(
                 url,
-                setting="SPARKIFY_WAREHOUSE_URL",
-                password_setting="SPARKIFY_WAREHOUSE_PASSWORD",
+                setting=WAREHOUSE_SETTING,
+                password_setting=PASSWORD_SETTING,
             )
         except ValueError as error:  # a configuration mistake: retrying cannot fix it
             raise SettingProblem(str(error), setting=WAREHOUSE_SETTING) from None

@@ -32,7 +32,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import boto3
@@ -42,7 +42,7 @@ import sqlglot
 from psycopg import sql as pgsql
 from sqlglot import exp
 
-from sparkify_assets.lib import redshift_warehouse
+from sparkify_assets.lib import redshift_warehouse, song_records
 from sparkify_assets.lib.redshift_warehouse import RedshiftError, RedshiftSession, RedshiftWarehouse
 from sparkify_assets.lib.source_tree import LocalSourceTree
 from sparkify_assets.lib.sql_files import SqlStatement
@@ -193,18 +193,8 @@ def adhoc(text: str) -> SqlStatement:
     return SqlStatement(key="tests/emulated_copy", text=text, path=Path(__file__))
 
 
-SONG_COLUMNS = [
-    "num_songs",
-    "artist_id",
-    "artist_latitude",
-    "artist_longitude",
-    "artist_location",
-    "artist_name",
-    "song_id",
-    "title",
-    "duration",
-    "year",
-]
+# The keys of a song file: what COPY ... FORMAT AS JSON 'auto' matches to staging_songs' columns.
+SONG_COLUMNS = [c for c in song_records.SONG_COLUMNS if c != "source_file"]
 
 
 class EmulatedCopyWarehouse(RedshiftWarehouse):
@@ -425,11 +415,18 @@ def convert(
     return row, None
 
 
+Emulated = TypeVar("Emulated", bound=EmulatedCopyWarehouse)
+
+
 def emulated(
-    warehouse: RedshiftWarehouse, admin_url: str, root: Path | None
-) -> EmulatedCopyWarehouse:
-    """``warehouse``'s connection and settings, with the COPY emulated."""
-    copy = EmulatedCopyWarehouse(
+    warehouse: RedshiftWarehouse,
+    admin_url: str,
+    root: Path | None,
+    kind: type[Emulated] = EmulatedCopyWarehouse,  # type: ignore[assignment]
+) -> Emulated:
+    """``warehouse``'s connection and settings, with the COPY emulated (by ``kind``, an
+    EmulatedCopyWarehouse or a subclass emulating more)."""
+    copy = kind(
         warehouse._connection,
         target=warehouse.target,
         iam_role_arn=warehouse.iam_role_arn,
