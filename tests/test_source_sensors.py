@@ -196,7 +196,7 @@ def test_log_sensor_end_to_end(
 
 
 def test_first_tick_requests_only_what_no_run_has_loaded(
-    s3_bucket: S3Bucket,  # noqa: F811
+    s3_bucket: S3Bucket,
     month_source: Path,
     tmp_path: Path,
     warehouse_url: str,
