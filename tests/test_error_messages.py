@@ -22,7 +22,9 @@ from sparkify_assets.defs.resources import SourceResource
 from sparkify_assets.defs.source_sensors import log_data_sensor, song_data_sensor
 from sparkify_assets.lib.postgres_warehouse import _can_heal
 from sparkify_assets.lib.redshift_warehouse import _error_from_driver
+from sparkify_assets.lib.schema_versions import CURRENT_VERSION
 from sparkify_assets.lib.setting_problems import SettingProblem, postgres_connect_problem
+from sparkify_assets.lib.sql_files import statement
 from tests.conftest import resources_for
 from tests.support.s3_server import (
     S3Bucket,
@@ -146,9 +148,15 @@ def test_a_missing_bucket_is_one_short_message(
 def test_a_failed_run_is_reported_as_failed_never_as_built(
     warehouse_url: str, small_source: Path, tmp_path: Path
 ) -> None:
-    # A songplays table of another shape: its transform fails with an error no retry can fix.
+    # A songplays table of another shape, in a warehouse that records this release's schema
+    # version (so the version check lets it through): its transform fails with an error no retry
+    # can fix.
     with psycopg.connect(warehouse_url, autocommit=True) as connection:
         connection.execute("CREATE TABLE songplays (unrelated INTEGER)")
+        connection.execute(statement("schema_version.create_table").text)
+        connection.execute(
+            "INSERT INTO sparkify_schema_version VALUES (%s, now(), 'test')", (CURRENT_VERSION,)
+        )
 
     status, _, done = _sparkify(
         ["build"],

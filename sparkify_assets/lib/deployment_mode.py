@@ -14,13 +14,17 @@ REAL = "warehouse from SPARKIFY_WAREHOUSE_URL, source from SPARKIFY_SOURCE_URL"
 REFUSED = "refused: SPARKIFY_WAREHOUSE_URL is set but SPARKIFY_SOURCE_URL is not"
 
 
+_WAREHOUSE_SCHEMES = ("postgresql", "postgres", "redshift")
+
+
 def _scheme(url: str) -> str:
     return url.split("://", 1)[0].lower() if "://" in url else "(no scheme)"
 
 
 def configuration_problem(source_url: str, warehouse_url: str) -> str | None:
-    """The one-line reason this combination is refused, or None when it is fine."""
-    if warehouse_url.strip() and not source_url.strip():
+    """The one-line reason this combination is refused, or None when it is fine (a URL of an
+    unknown scheme is left to the connection, whose message names the schemes it takes)."""
+    if _scheme(warehouse_url.strip()) in _WAREHOUSE_SCHEMES and not source_url.strip():
         return (
             f"SPARKIFY_WAREHOUSE_URL names a real warehouse ({_scheme(warehouse_url.strip())}://…)"
             " but SPARKIFY_SOURCE_URL is not set: the generated sample data is only used with the"
