@@ -194,11 +194,14 @@ def restore(args: argparse.Namespace) -> int:
 
 def migrate(_: argparse.Namespace) -> int:
     """Upgrades the warehouse's tables in place to this release's schema version (no row lost),
-    and the Dagster instance DAGSTER_HOME names (as `dagster instance migrate`)."""
+    and the Dagster instance (as `dagster instance migrate`): the one DAGSTER_HOME names, else the
+    project's own."""
     from sparkify_assets.definitions import defs
     from sparkify_assets.warehouse_upgrade import migrate_dagster_instance, migrate_warehouse
 
     migrate_warehouse(defs, print)
+    if not os.environ.get("DAGSTER_HOME"):
+        _instance().dispose()  # prepares the project's instance and names it in DAGSTER_HOME
     migrate_dagster_instance(print)
     return 0
 
