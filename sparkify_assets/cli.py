@@ -1,4 +1,9 @@
-"""``sparkify``: build the warehouse, generate sample data, stop the embedded PostgreSQL server.
+"""``sparkify``: build the warehouse, run Dagster on the project's instance, generate sample data,
+stop the embedded PostgreSQL server.
+
+Every command that uses Dagster uses the project's own instance (``$SPARKIFY_HOME/dagster_home``,
+storage on PostgreSQL; see ``lib/dagster_instance.py``): ``build``'s runs show in the UI that
+``dev`` starts, and the sensors ``dev``/``daemon`` run remember what they have seen.
 
 A configuration or connection problem ends in one line naming the setting and the fix, exit
 status 2; a failed run or check exits 1. ``--debug`` shows the traceback instead.
@@ -12,41 +17,83 @@ import sys
 import time
 import traceback
 from collections import Counter
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import dagster as dg
-
-from sparkify_assets.lib.load_window import LoadWindow
-from sparkify_assets.lib.setting_problems import SettingProblem, reported_source_problems
-from sparkify_assets.warehouse_build import (
-    FRESHNESS_CHECK,
-    STAR_TABLES,
-    BuildOutcome,
-    build_warehouse,
-    initialized_resource,
+from sparkify_assets.lib.dagster_instance import (
+    InstanceSettingError,
+    instance_environment,
+    prepare_instance,
 )
+from sparkify_assets.lib.setting_problems import SettingProblem, reported_source_problems
+
+# Dagster and the definitions are imported where used: `sparkify dev`, `daemon` and `dagster`
+# replace this process with a Dagster program, which imports them itself (seconds per command).
+if TYPE_CHECKING:
+    import dagster as dg
+
+    from sparkify_assets.warehouse_build import BuildOutcome
 
 EXIT_FAILED = 1  # a run or an error-severity check failed
 EXIT_SETTING = 2  # a setting is wrong or a service is unreachable: the message says which
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
-def _instance() -> dg.DagsterInstance | None:
-    """The persistent instance when DAGSTER_HOME is set (runs then show in ``dagster dev``);
-    otherwise None: each run gets an ephemeral one."""
-    home = os.environ.get("DAGSTER_HOME")
-    if not home:
-        return None
-    if not os.path.isdir(home):
-        raise SettingProblem(
-            f'DAGSTER_HOME: {home} is not a directory. Create it (mkdir -p "$DAGSTER_HOME"), or'
-            " unset DAGSTER_HOME for a temporary instance.",
-            setting="DAGSTER_HOME",
-        )
-    return dg.DagsterInstance.get()
+def _instance() -> dg.DagsterInstance:
+    """The project's instance (its database started if it is the embedded server)."""
+    import dagster as dg
+
+    try:
+        home = prepare_instance()
+    except InstanceSettingError as error:
+        raise SettingProblem(str(error), setting="SPARKIFY_DAGSTER_STORAGE_URL") from None
+    os.environ["DAGSTER_HOME"] = str(home)  # for anything in this process that asks Dagster
+    return dg.DagsterInstance.from_config(str(home))
+
+
+def _exec_on_instance(home: Path, command: list[str]) -> int:
+    """Replaces this process with ``command`` (a Dagster program of this environment) on the
+    instance at ``home``."""
+    program = Path(sys.executable).parent / command[0]
+    argv = [str(program) if program.exists() else command[0], *command[1:]]
+    os.execvpe(argv[0], argv, instance_environment(home))
+
+
+def dev(arguments: list[str]) -> int:
+    """The UI and the daemon (`dagster dev`) on the project's instance (options: dagster dev's)."""
+    home = prepare_instance()
+    return _exec_on_instance(
+        home, ["dagster", "dev", "-w", str(home / "workspace.yaml"), *arguments]
+    )
+
+
+def daemon(arguments: list[str]) -> int:
+    """The daemon alone (`dagster-daemon run`: sensors, automation, run queue) on the instance."""
+    home = prepare_instance()
+    workspace = str(home / "workspace.yaml")
+    return _exec_on_instance(home, ["dagster-daemon", "run", "-w", workspace, *arguments])
+
+
+def dagster_command(arguments: list[str]) -> int:
+    """Any `dagster` command on the project's instance, e.g. `sparkify dagster asset materialize
+    -m sparkify_assets.definitions --select ... --partition-range A...B`."""
+    return _exec_on_instance(prepare_instance(), ["dagster", *arguments])
+
+
+def instance(_: argparse.Namespace) -> int:
+    """Prepares the instance and prints its directory (`export DAGSTER_HOME=...`)."""
+    try:
+        print(prepare_instance())
+    except InstanceSettingError as error:
+        raise SettingProblem(str(error), setting="SPARKIFY_DAGSTER_STORAGE_URL") from None
+    return 0
 
 
 def _print_checks(outcome: BuildOutcome) -> None:
+    import dagster as dg
+
+    from sparkify_assets.warehouse_build import FRESHNESS_CHECK
+
     evaluations = outcome.check_evaluations
     tally = Counter(
         "passed"
@@ -80,6 +127,9 @@ def _print_summary(outcome: BuildOutcome, warehouse: Any, seconds: float) -> int
                 print(f"  run {run.run_id} failed: see the Dagster event log above")
         _print_checks(outcome)
         return EXIT_FAILED
+    from sparkify_assets.lib.load_window import LoadWindow
+    from sparkify_assets.warehouse_build import STAR_TABLES
+
     print(f"Sparkify warehouse built in {seconds:.1f} s ({len(outcome.runs)} Dagster runs)")
     if outcome.log_dates:
         print(
@@ -97,6 +147,7 @@ def _print_summary(outcome: BuildOutcome, warehouse: Any, seconds: float) -> int
 def build(args: argparse.Namespace) -> int:
     """Materializes every asset and prints rows per table and check outcomes."""
     from sparkify_assets.definitions import defs
+    from sparkify_assets.warehouse_build import build_warehouse, initialized_resource
     from sparkify_assets.warehouse_upgrade import require_current_schema
 
     resources = defs.resources or {}
@@ -110,13 +161,14 @@ def build(args: argparse.Namespace) -> int:
         require_current_schema(connection)  # else: the command that upgrades it
 
     started = time.perf_counter()
-    outcome = build_warehouse(
-        defs,
-        instance=_instance(),
-        log_dates=log_dates,  # every log date in the source
-        log_level=args.log_level.upper(),
-        check_freshness=True,
-    )
+    with _instance() as dagster_instance:
+        outcome = build_warehouse(
+            defs,
+            instance=dagster_instance,
+            log_dates=log_dates,  # every log date in the source
+            log_level=args.log_level.upper(),
+            check_freshness=True,
+        )
     return _print_summary(outcome, warehouse, time.perf_counter() - started)
 
 
@@ -142,11 +194,14 @@ def restore(args: argparse.Namespace) -> int:
 
 def migrate(_: argparse.Namespace) -> int:
     """Upgrades the warehouse's tables in place to this release's schema version (no row lost),
-    and the Dagster instance DAGSTER_HOME names (as `dagster instance migrate`)."""
+    and the Dagster instance (as `dagster instance migrate`): the one DAGSTER_HOME names, else the
+    project's own."""
     from sparkify_assets.definitions import defs
     from sparkify_assets.warehouse_upgrade import migrate_dagster_instance, migrate_warehouse
 
     migrate_warehouse(defs, print)
+    if not os.environ.get("DAGSTER_HOME"):
+        _instance().dispose()  # prepares the project's instance and names it in DAGSTER_HOME
     migrate_dagster_instance(print)
     return 0
 
@@ -185,6 +240,9 @@ def redshift_smoke(args: argparse.Namespace) -> int:
         print(f"redshift-smoke: {error}")
         return 2
     return run_smoke(settings, args.bucket_url, keep_schema=args.keep_schema)
+
+
+PASS_THROUGH = {"generate": generate, "dev": dev, "daemon": daemon, "dagster": dagster_command}
 
 
 def command_parser() -> argparse.ArgumentParser:
@@ -227,7 +285,9 @@ def command_parser() -> argparse.ArgumentParser:
         help="restore the dimension snapshot (default: yes for a full restore, no for a range)",
     )
     restoring.set_defaults(run=restore)
-    commands.add_parser("generate", help=generate.__doc__, add_help=False)
+    commands.add_parser("instance", help=instance.__doc__).set_defaults(run=instance)
+    for name, command in PASS_THROUGH.items():
+        commands.add_parser(name, help=command.__doc__, add_help=False)
     smoke = commands.add_parser("redshift-smoke", help=redshift_smoke.__doc__)
     smoke.add_argument("--bucket-url", required=True, help="s3://bucket/prefix to write to")
     smoke.add_argument("--keep-schema", action="store_true", help="keep the scratch schema")
@@ -240,11 +300,14 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in arguments
     if debug:
         arguments = [argument for argument in arguments if argument != "--debug"]
-    if arguments[:1] == ["generate"]:  # the generator parses its own options
-        return generate(arguments[1:])
-    args = command_parser().parse_args(arguments)
     try:
+        if arguments[:1] and arguments[0] in PASS_THROUGH:  # these parse their own options
+            return PASS_THROUGH[arguments[0]](arguments[1:])
+        args = command_parser().parse_args(arguments)
         return int(args.run(args))
+    except InstanceSettingError as error:
+        print(f"sparkify: {error}", file=sys.stderr)
+        return EXIT_SETTING
     except SettingProblem as problem:
         if debug:
             traceback.print_exc()

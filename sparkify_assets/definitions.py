@@ -57,6 +57,9 @@ defs = dg.Definitions(
             deployment_mode=deployment_mode_at_load(),
             s3_endpoint_url=env_setting("SPARKIFY_S3_ENDPOINT_URL"),
             s3_region=env_setting("AWS_REGION"),
+            log_full_listing_interval_seconds=env_int_setting(
+                "SPARKIFY_LOG_FULL_LISTING_INTERVAL_SECONDS", 600
+            ),
         ),
         "warehouse": WarehouseResource(
             url=env_setting("SPARKIFY_WAREHOUSE_URL"),

@@ -1,4 +1,5 @@
-"""Building the whole warehouse through Dagster: the catalog, then every log date in the source.
+"""Building the whole warehouse through Dagster: the catalog, every log date in the source, then
+the analytics answers (so that the sensors and the automation find nothing left to do after it).
 
 Used by ``sparkify build`` (the README's first command) and by the benchmark. Each contiguous range
 of log dates (up to a year) is one run (the assets' single-run backfill policy), what a backfill
@@ -21,6 +22,7 @@ FRESHNESS_CHECK = "fresh_vs_source"  # defs/freshness_checks.py
 
 CATALOG_ASSETS = ("staging_songs", "songs", "artists")
 LOG_DATE_ASSETS = ("staging_events", "users", "songplays", "time")
+ANALYTICS_GROUP = "analytics"
 BACKUP_ASSET = "warehouse_backup"  # built after the tables when SPARKIFY_BACKUP_URL is set
 STAR_TABLES = ("staging_events", "staging_songs", "songplays", "users", "songs", "artists", "time")
 
@@ -135,7 +137,8 @@ def build_warehouse(
     in the source) one contiguous range per run, the last one with the freshness checks when
     ``check_freshness`` (default: when ``log_dates`` is None, i.e. a build of every log date;
     a partial build is behind the source on purpose). Stops at the first failed run. Without an
-    ``instance``, each run gets an ephemeral one of its own, dropped after the run."""
+    ``instance``, each run gets an ephemeral one of its own, dropped after the run. Then the
+    analytics answers, in one run, when ``defs`` has them."""
     all_resources = {**(defs.resources or {}), **(resources or {})}
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     assets = [*(defs.assets or []), *(defs.asset_checks or [])]
@@ -187,4 +190,14 @@ def build_warehouse(
             selection = selection - freshness
         if not run(selection, partition_range_tags(first, last)):
             return outcome
+    # The analytics answers last, from the finished tables: then the automation has nothing left
+    # to request when the daemon starts after a build.
+    graph = defs.resolve_asset_graph()
+    analytics = [
+        key
+        for key in graph.materializable_asset_keys
+        if graph.get(key).group_name == ANALYTICS_GROUP
+    ]
+    if outcome.log_dates and analytics:
+        run(dg.AssetSelection.assets(*analytics), None)
     return outcome

@@ -92,6 +92,13 @@ def warehouse_url(postgres_admin_url: str) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture
+def dagster_storage_url(postgres_admin_url: str) -> Iterator[str]:
+    """A new, empty database for a project instance's storage (SPARKIFY_DAGSTER_STORAGE_URL)."""
+    with new_database(postgres_admin_url) as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def small_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A generated source tree (SMALL_SPEC), shared read-only by the tests."""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import dagster_partition_overhead, full_build
+from benchmarks import dagster_partition_overhead, full_build, real_paths
 
 
 @pytest.fixture
@@ -61,6 +61,33 @@ def test_dagster_overhead_benchmark_prints_a_row_per_size(
         )
         assert [(days, partitions) for days, partitions, _, _ in rows] == [("1", "4"), ("3", "12")]
         assert all(float(seconds) > 0 for _, _, seconds, _ in rows)
+
+
+def test_real_paths_benchmark_prints_every_figure(
+    postgres_admin_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("SPARKIFY_HOME", str(tmp_path))
+    args = ["--events", "600", "--shape", "dense", "--postgres-url", postgres_admin_url]
+    assert real_paths.main(args) == 0
+    printed = capsys.readouterr().out
+
+    assert re.search(r"\d+ cores, Dagster \d+\.\d+\.\d+", printed)
+    assert re.search(
+        r"^floor \(parse \+ COPY \+ transforms, no checks\):\s+[0-9.]+ s", printed, re.M
+    )
+    rows = re.findall(
+        r"^(sparkify build|dagster asset materialize|one more day).*?(\d+)\s+(\d+)$", printed, re.M
+    )
+    assert [name for name, _, _ in rows] == [
+        "sparkify build",
+        "dagster asset materialize",
+        "one more day",
+    ]
+    assert [int(runs) for _, runs, _ in rows] == [3, 2, 1]
+    assert all(0 < int(rss) < 4096 for _, _, rss in rows)
 
 
 def test_bounded_memory_benchmark_prints_peak_memory_per_input(

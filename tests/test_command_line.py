@@ -1,5 +1,6 @@
-"""The commands a user types: `dagster asset materialize` (a partition range in one run) and
-`sparkify build`, run as real subprocesses against a test database."""
+"""The commands a user types: `sparkify dagster asset materialize` (a partition range in one run)
+and `sparkify build`, run as real subprocesses against a test database, on the project's instance
+(its storage in another test database)."""
 
 from __future__ import annotations
 
@@ -21,14 +22,25 @@ FIRST_DAY = SMALL_SPEC.start
 LAST_DAY = SMALL_SPEC.start + timedelta(days=SMALL_SPEC.days - 1)
 
 
-def _env(warehouse_url: str, source: Path, dagster_home: Path) -> dict[str, str]:
-    dagster_home.mkdir(exist_ok=True)
-    return {
+def _env(
+    warehouse_url: str, source: Path, sparkify_home: Path, dagster_storage_url: str
+) -> dict[str, str]:
+    env = {
         **os.environ,
         "SPARKIFY_WAREHOUSE_URL": warehouse_url,
         "SPARKIFY_SOURCE_URL": str(source),
-        "DAGSTER_HOME": str(dagster_home),
+        "SPARKIFY_HOME": str(sparkify_home),
+        "SPARKIFY_DAGSTER_STORAGE_URL": dagster_storage_url,
     }
+    env.pop("DAGSTER_HOME", None)  # the project's instance is used whatever this says
+    return env
+
+
+def _project_instance(sparkify_home: Path) -> dg.DagsterInstance:
+    return dg.DagsterInstance.from_config(str(sparkify_home / "dagster_home"))
+
+
+SPARKIFY = str(Path(sys.executable).parent / "sparkify")
 
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -36,13 +48,13 @@ def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[st
 
 
 def test_partition_range_materializes_in_one_run(
-    warehouse_url: str, small_source: Path, tmp_path: Path
+    warehouse_url: str, small_source: Path, tmp_path: Path, dagster_storage_url: str
 ) -> None:
-    env = _env(warehouse_url, small_source, tmp_path / "dagster_home")
-    dagster = str(Path(sys.executable).parent / "dagster")
+    env = _env(warehouse_url, small_source, tmp_path / "home", dagster_storage_url)
     catalog = _run(
         [
-            dagster,
+            SPARKIFY,
+            "dagster",
             "asset",
             "materialize",
             "-m",
@@ -55,7 +67,8 @@ def test_partition_range_materializes_in_one_run(
     assert catalog.returncode == 0, catalog.stderr[-3000:]
     events = _run(
         [
-            dagster,
+            SPARKIFY,
+            "dagster",
             "asset",
             "materialize",
             "-m",
@@ -70,25 +83,33 @@ def test_partition_range_materializes_in_one_run(
     assert events.returncode == 0, events.stderr[-3000:]
 
     assert_matches_reference(warehouse_url, reference_warehouse(small_source))
-    os.environ["DAGSTER_HOME"], saved = env["DAGSTER_HOME"], os.environ.get("DAGSTER_HOME")
-    try:
-        with dg.DagsterInstance.get() as instance:
-            runs = instance.get_runs()
-            materialized = instance.get_materialized_partitions(dg.AssetKey("songplays"))
-    finally:
-        if saved is None:
-            del os.environ["DAGSTER_HOME"]
-        else:
-            os.environ["DAGSTER_HOME"] = saved
+    with _project_instance(tmp_path / "home") as instance:
+        runs = instance.get_runs()
+        materialized = instance.get_materialized_partitions(dg.AssetKey("songplays"))
+        planned = instance.get_records_for_run(
+            runs[0].run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+        ).records
+        check = next(
+            k
+            for k in defs.resolve_asset_graph().asset_check_keys
+            if k.asset_key.path == ["songplays"]
+        )
+        executions = instance.event_log_storage.get_asset_check_execution_history(check, limit=10)
     assert len(runs) == 2  # the catalog run and ONE run for all the days
+    # One row per check and run (check_planning_event_log), updated by the check's result: not
+    # one "planned" row per day left behind.
+    assert [e.status.value for e in executions] == ["SUCCEEDED"]
     assert len(materialized) == SMALL_SPEC.days
+    # The instance class's settings reached the CLI process: one planned event per asset, not
+    # one per day and asset (the range run is the newest, runs[0]).
+    assert len(planned) == 4
 
 
 def test_sparkify_build_prints_the_summary(
-    warehouse_url: str, small_source: Path, tmp_path: Path
+    warehouse_url: str, small_source: Path, tmp_path: Path, dagster_storage_url: str
 ) -> None:
-    env = _env(warehouse_url, small_source, tmp_path / "dagster_home")
-    build = _run([str(Path(sys.executable).parent / "sparkify"), "build"], env)
+    env = _env(warehouse_url, small_source, tmp_path / "home", dagster_storage_url)
+    build = _run([SPARKIFY, "build"], env)
 
     assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
     assert "Warning" not in build.stdout + build.stderr  # quiet: no warning a user cannot act on
@@ -114,6 +135,25 @@ def test_sparkify_build_prints_the_summary(
             f" ({LAST_DAY})" in build.stdout
         )
     assert_matches_reference(warehouse_url, reference)
+    with _project_instance(tmp_path / "home") as instance:  # the build's runs are in the UI's
+        assert len(instance.get_runs()) == 3  # catalog, the six days, the analytics
+        # Every asset (the backup only when SPARKIFY_BACKUP_URL is set: it is not automated then)
+        for key in defs.resolve_asset_graph().materializable_asset_keys:
+            if key != dg.AssetKey("warehouse_backup"):
+                assert instance.get_latest_materialization_event(key) is not None, key
+
+
+def test_the_instance_refuses_a_password_in_its_url(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "SPARKIFY_HOME": str(tmp_path / "home"),
+        "SPARKIFY_DAGSTER_STORAGE_URL": "postgresql://dagster:hunter2@db.example:5432/dagster",
+    }
+    done = _run([SPARKIFY, "instance"], env)
+    assert done.returncode == 2
+    assert "SPARKIFY_DAGSTER_STORAGE_PASSWORD" in done.stderr
+    assert "hunter2" not in done.stderr + done.stdout
+    assert not (tmp_path / "home" / "dagster_home" / "dagster.yaml").exists()
 
 
 def test_sparkify_generate_writes_the_source_layout(tmp_path: Path) -> None:

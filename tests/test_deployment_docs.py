@@ -1,8 +1,8 @@
-"""docs/deployment.md is exercised, not just written: its dagster.yaml becomes a real instance on
-PostgreSQL, every block marked ``runnable`` runs in order (the instance and the warehouse created,
-backed up and upgraded), the systemd units pass ``systemd-analyze verify``, and their ExecStart
-lines are started and health-checked (webserver ``/server_info``, ``dagster-daemon
-liveness-check``)."""
+"""docs/deployment.md is exercised, not just written: its settings make the project's instance
+(``sparkify instance``) on a real PostgreSQL, every block marked ``runnable`` runs in order (the
+instance and the warehouse created, backed up and upgraded), the systemd units pass
+``systemd-analyze verify``, and their ExecStartPre/ExecStart lines are run and health-checked
+(webserver ``/server_info``, ``dagster-daemon liveness-check``)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -89,9 +89,16 @@ def _pg_bin_dir(admin_url: str) -> Path | None:
     return None  # the system's, if it matches
 
 
-def _sqlalchemy_url(libpq_url: str) -> str:
+def _without_password(libpq_url: str) -> tuple[str, str]:
+    """``libpq_url`` without its password, and the password: the URL's, else the passfile's
+    (the test server's URLs hold none: libpq reads it from ``PGPASSFILE``)."""
     parts = urlsplit(libpq_url)
-    return urlunsplit(parts._replace(scheme="postgresql+psycopg2"))
+    if parts.password:
+        netloc = parts.netloc.split("@", 1)[1]
+        user = parts.netloc.split("@", 1)[0].split(":", 1)[0]
+        return urlunsplit(parts._replace(netloc=f"{user}@{netloc}")), unquote(parts.password)
+    passfile = Path(os.environ["PGPASSFILE"])
+    return libpq_url, passfile.read_text(encoding="utf-8").strip().rsplit(":", 1)[1]
 
 
 @dataclass
@@ -121,19 +128,21 @@ def deployment(
 ) -> Iterator[Deployment]:
     home = tmp_path / "var-lib-sparkify"
     etc = tmp_path / "etc-sparkify"
-    dagster_home = home / "dagster_home"
-    for directory in (dagster_home, etc, tmp_path / "backups"):
+    for directory in (home, etc, tmp_path / "backups"):
         directory.mkdir(parents=True)
-    (dagster_home / "dagster.yaml").write_text(one("file", "dagster.yaml").body)
     with new_database(postgres_admin_url) as instance_url:
+        storage_url, storage_password = _without_password(instance_url)
+        documented = env_file(one("file", "sparkify.env"))
         settings = {
             # the document's settings, pointed at this machine's servers and directories
-            **env_file(one("file", "sparkify.env")),
+            **documented,
             "SPARKIFY_WAREHOUSE_URL": warehouse_url,
             "SPARKIFY_SOURCE_URL": str(small_source),
             "SPARKIFY_HOME": str(home),
-            "DAGSTER_HOME": str(dagster_home),
-            "DAGSTER_PG_URL": _sqlalchemy_url(instance_url),
+            "DAGSTER_HOME": documented["DAGSTER_HOME"].replace(
+                documented["SPARKIFY_HOME"], str(home)
+            ),
+            "SPARKIFY_DAGSTER_STORAGE_URL": storage_url,
             "BACKUP_DIR": str(tmp_path / "backups"),
         }
         for name in (
@@ -143,12 +152,14 @@ def deployment(
         ):
             settings.pop(name)  # no AWS here
         (etc / "sparkify.env").write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
-        (etc / "secrets.env").write_text(f"DAGSTER_PG_URL={settings['DAGSTER_PG_URL']}\n")
+        secrets = {"SPARKIFY_DAGSTER_STORAGE_PASSWORD": storage_password}
+        (etc / "secrets.env").write_text("".join(f"{k}={v}\n" for k, v in secrets.items()))
         bin_dir = _pg_bin_dir(postgres_admin_url)
         path = os.pathsep.join([str(VENV_BIN), *([str(bin_dir)] if bin_dir else [])])
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("SPARKIFY_", "DAGSTER_"))},
             **settings,
+            **secrets,
             "PATH": path + os.pathsep + os.environ.get("PATH", ""),
         }
         yield Deployment(env=env, home=home, etc=etc, warehouse_url=warehouse_url)
@@ -169,9 +180,9 @@ def _unit(name: str, deployment: Deployment, tmp_path: Path) -> Path:
     return path
 
 
-def _exec_start(unit: Path) -> list[str]:
-    [line] = [ln for ln in unit.read_text().splitlines() if ln.startswith("ExecStart=")]
-    return line.removeprefix("ExecStart=").split()
+def _exec_start(unit: Path, key: str = "ExecStart") -> list[str]:
+    [line] = [ln for ln in unit.read_text().splitlines() if ln.startswith(f"{key}=")]
+    return line.removeprefix(f"{key}=").split()
 
 
 def _wait(what: str, ready: object, process: subprocess.Popen[bytes], seconds: float) -> None:
@@ -238,8 +249,9 @@ def _configured_values(port: int, resource: str) -> dict[str, str]:
 def test_the_document_has_what_the_test_expects() -> None:
     blocks = runnable()
     assert len(blocks) == 4
-    assert "dagster instance migrate" in blocks[0].body and "sparkify migrate" in blocks[-1].body
-    for name in ("sparkify.env", "secrets.env", "dagster.yaml"):
+    assert "sparkify instance" in blocks[0].body and "sparkify migrate" in blocks[-1].body
+    assert "DAGSTER_PG_URL" not in DOC.read_text(encoding="utf-8")  # no hand-written dagster.yaml
+    for name in ("sparkify.env", "secrets.env"):
         assert one("file", name).body.strip()
     for name in ("sparkify-webserver.service", "sparkify-daemon.service"):
         assert "ExecStart=" in one("unit", name).body
@@ -250,18 +262,12 @@ def test_every_setting_in_the_document_is_one_the_project_reads() -> None:
     code = "\n".join(
         p.read_text(encoding="utf-8") for p in (REPOSITORY / "sparkify_assets").rglob("*.py")
     )
-    dagster_settings = {
-        "DAGSTER_HOME",
-        "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS",
-        "DAGSTER_EVENT_BATCH_SIZE",
-        "AWS_REGION",
-    }
+    dagster_settings = {"DAGSTER_HOME", "AWS_REGION"}
     named = {
         *env_file(one("file", "sparkify.env")),
         *env_file(one("file", "secrets.env")),
     }
-    assert "DAGSTER_PG_URL" in one("file", "dagster.yaml").body
-    unknown = {n for n in named - dagster_settings - {"DAGSTER_PG_URL"} if f'"{n}"' not in code}
+    unknown = {n for n in named - dagster_settings if f'"{n}"' not in code}
     assert not unknown, sorted(unknown)
 
 
@@ -289,7 +295,13 @@ def test_the_runnable_commands_and_the_services(
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "created at schema version" in done.stdout
     assert "postgres" in done.stdout.lower()
-    assert "change-me" not in done.stdout + done.stderr
+    for secret in ("change-me", deployment.env["SPARKIFY_DAGSTER_STORAGE_PASSWORD"]):
+        assert secret not in done.stdout + done.stderr
+    # the project's instance, with what it exists for (not a hand-written dagster.yaml)
+    config = (Path(deployment.env["DAGSTER_HOME"]) / "dagster.yaml").read_text(encoding="utf-8")
+    for part in ("BatchedEventInstance", "CheckPlanningEventLogStorage", "granularity: run"):
+        assert part in config
+    assert deployment.env["SPARKIFY_DAGSTER_STORAGE_PASSWORD"] not in config
 
     # 3. the services, started from their units' ExecStart lines (on a source with nothing in
     # it, so the sensors have nothing to load while the test looks at them)
@@ -297,9 +309,20 @@ def test_the_runnable_commands_and_the_services(
     empty_source.mkdir()
     service_env = {**deployment.env, "SPARKIFY_SOURCE_URL": str(empty_source)}
     port = _free_port()
+    webserver_unit = _unit("sparkify-webserver.service", deployment, tmp_path)
+    prepared = subprocess.run(
+        _exec_start(webserver_unit, "ExecStartPre"),
+        env=service_env,
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert prepared.returncode == 0, prepared.stderr
+    assert prepared.stdout.strip() == deployment.env["DAGSTER_HOME"]
     webserver_command = [
-        str(port) if word == "3000" else word
-        for word in _exec_start(_unit("sparkify-webserver.service", deployment, tmp_path))
+        str(port) if word == "3000" else word for word in _exec_start(webserver_unit)
     ]
     daemon_command = _exec_start(_unit("sparkify-daemon.service", deployment, tmp_path))
     logs = tmp_path / "service-logs"

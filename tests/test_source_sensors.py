@@ -26,6 +26,7 @@ from sparkify_assets.lib.source_change_cursors import (
     ObservedFile,
 )
 from sparkify_assets.lib.source_layout import log_key_for
+from sparkify_assets.warehouse_build import build_warehouse
 from tests.conftest import resources_for
 from tests.reference_warehouse import reference_warehouse
 from tests.support.s3_server import (
@@ -85,7 +86,7 @@ class SensorHarness:
         ).resolve_implicit_global_asset_job_def()
         for request in requests:
             result = job.execute_in_process(
-                partition_key=request.partition_key,
+                partition_key=request.partition_key,  # None for a range: its tags say which
                 asset_selection=[dg.AssetKey(key) for key in self.selection],
                 instance=self.instance,
                 tags={k: v for k, v in request.tags.items() if k != "dagster/partition"},
@@ -93,8 +94,17 @@ class SensorHarness:
             assert result.success
 
 
+def request_days(request: dg.RunRequest) -> list[str]:
+    """The days a request loads: its partition, or every day of its range."""
+    if request.partition_key:
+        return [request.partition_key]
+    first = date.fromisoformat(request.tags["dagster/asset_partition_range_start"])
+    last = date.fromisoformat(request.tags["dagster/asset_partition_range_end"])
+    return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+
+
 def requested_days(result: dg.SensorResult) -> list[str]:
-    return [r.partition_key for r in result.run_requests or [] if r.partition_key]
+    return [day for request in result.run_requests or [] for day in request_days(request)]
 
 
 def events_per_day(warehouse_url: str) -> dict[str, int]:
@@ -134,10 +144,12 @@ def test_log_sensor_end_to_end(
         warehouse_url,
     )
 
-    # First tick over a bucket with 30 days: one run per day, each with a unique run key.
+    # First tick over a bucket with 30 days: one range run per contiguous range (Nov 5 is
+    # missing: Nov 1-4 and Nov 6 - Dec 1), each with a unique run key.
     first = harness.tick()
     assert requested_days(first) == [d.isoformat() for d in FIRST_DAYS]
-    assert len({r.run_key for r in first.run_requests or []}) == 30
+    assert [request_days(r)[0] for r in first.run_requests or []] == ["2018-11-01", "2018-11-06"]
+    assert len({r.run_key for r in first.run_requests or []}) == 2
     harness.execute(first.run_requests or [])
     assert events_per_day(warehouse_url) == expected_events_per_day(source_root, FIRST_DAYS)
 
@@ -167,7 +179,7 @@ def test_log_sensor_end_to_end(
     lines = path.read_bytes().splitlines(keepends=True)
     path.write_bytes(b"".join(lines[: len(lines) // 2]))
     old_run_key = next(
-        r.run_key for r in first.run_requests or [] if r.partition_key == "2018-11-10"
+        r.run_key for r in first.run_requests or [] if "2018-11-10" in request_days(r)
     )
     upload_day(s3_bucket, source_root, corrected_day)
     corrected = harness.tick(log_full_listing_interval_seconds=0)
@@ -181,6 +193,57 @@ def test_log_sensor_end_to_end(
     # Re-uploading the same bytes changes nothing (same ETag).
     upload_day(s3_bucket, source_root, corrected_day)
     assert not harness.tick(log_full_listing_interval_seconds=0).run_requests
+
+
+def test_first_tick_requests_only_what_no_run_has_loaded(
+    s3_bucket: S3Bucket,
+    month_source: Path,
+    tmp_path: Path,
+    warehouse_url: str,
+) -> None:
+    """After `sparkify build` (or any run) loaded the bucket, the sensor's first tick — no cursor
+    yet — requests only the files whose current version no materialization recorded."""
+    root = tmp_path / "source"
+    shutil.copytree(month_source, root)
+    s3_bucket.upload_tree(root / "song_data", f"{PREFIX}song_data/")
+    built = ALL_DAYS[:8]
+    for day in built:
+        upload_day(s3_bucket, root, day)
+    harness = SensorHarness(
+        log_data_sensor,
+        ["staging_events"],
+        SourceResource(url=s3_bucket.url(PREFIX)),
+        warehouse_url,
+    )
+    outcome = build_warehouse(
+        defs,
+        instance=harness.instance,
+        resources={**resources_for(warehouse_url, ""), "source": harness.source},
+        log_dates=built,
+    )
+    assert outcome.succeeded
+
+    corrected, new = date(2018, 11, 3), ALL_DAYS[8]
+    path = root / log_key_for(corrected)
+    path.write_bytes(b"".join(path.read_bytes().splitlines(keepends=True)[:5]))
+    upload_day(s3_bucket, root, corrected)
+    upload_day(s3_bucket, root, new)
+    first = harness.tick()
+    assert requested_days(first) == [corrected.isoformat(), new.isoformat()]
+    assert len(first.run_requests or []) == 2  # not contiguous: two runs
+
+    # The same file under another tree was not loaded from there: requested.
+    elsewhere = SensorHarness(
+        log_data_sensor,
+        ["staging_events"],
+        SourceResource(url=s3_bucket.url("elsewhere/")),
+        warehouse_url,
+        instance=harness.instance,
+    )
+    s3_bucket.put(
+        f"elsewhere/{log_key_for(ALL_DAYS[0])}", (root / log_key_for(ALL_DAYS[0])).read_bytes()
+    )
+    assert requested_days(elsewhere.tick()) == [ALL_DAYS[0].isoformat()]
 
 
 def test_foreign_and_out_of_range_keys_are_never_requested(
@@ -231,6 +294,8 @@ def test_more_than_1000_keys_and_what_a_tick_lists(
         first = harness.tick()
         assert requested_days(first) == [d.isoformat() for d in days]
         assert front.listings() == 2  # 1,100 keys: two pages
+        # 1,100 contiguous days: ranges of at most MAX_DAYS_PER_RUN, not 1,100 runs
+        assert [len(request_days(r)) for r in first.run_requests or []] == [366, 366, 366, 2]
 
         assert not harness.tick(log_full_listing_interval_seconds=NO_FULL_LISTING).run_requests
         assert front.listings() == 3  # incremental: one request, whatever the bucket's size

@@ -15,6 +15,7 @@ import pytest
 from sparkify_assets.definitions import defs
 from sparkify_assets.lib.load_window import LoadWindow
 from sparkify_assets.lib.postgres_warehouse import PostgresWarehouse
+from sparkify_assets.lib.source_layout import log_key_for
 from sparkify_assets.lib.source_tree import open_source_tree
 from sparkify_assets.lib.warehouse import WAREHOUSE_TABLES
 from sparkify_assets.warehouse_build import (
@@ -49,7 +50,7 @@ def test_full_build_matches_reference_and_passes_every_check(
 
     assert outcome.succeeded
     assert [d.isoformat() for d in outcome.log_dates] == ALL_DAYS
-    assert len(outcome.runs) == 2  # the catalog, then all six days in one run
+    assert len(outcome.runs) == 3  # the catalog, all six days in one run, the analytics
     assert_matches_reference(warehouse_url, reference_warehouse(small_source))
 
     evaluated = {(e.asset_key.to_user_string(), e.check_name) for e in outcome.check_evaluations}
@@ -167,11 +168,12 @@ def test_long_ranges_are_split_to_bound_a_runs_size() -> None:
     assert all(b[0] - a[1] == timedelta(days=1) for a, b in itertools.pairwise(ranges))
 
 
-def test_a_range_run_does_not_give_each_day_the_windows_row_count(
+def test_a_range_run_gives_each_day_its_own_row_count_and_source_file(
     warehouse_url: str, small_source: Path
 ) -> None:
     """Dagster copies a range run's metadata to each partition: the window's count must not show
-    up as each day's dagster/row_count. A one-day run's count is that day's."""
+    up as each day's dagster/row_count. staging_events records each day's own count, file and
+    version on that day's materialization; a one-day run's count is that day's."""
     resources = resources_for(warehouse_url, small_source)
     assert materialize(CATALOG_ASSETS, resources).success
     ranged = materialize(
@@ -185,9 +187,21 @@ def test_a_range_run_does_not_give_each_day_the_windows_row_count(
     ranged_events = ranged.get_asset_materialization_events()
     assert len(ranged_events) == 3  # one per day
     for event in ranged_events:
+        day = str(event.partition)
         metadata = event.materialization.metadata
-        assert "dagster/row_count" not in metadata
+        assert metadata["dagster/row_count"].value == (
+            reference_warehouse(small_source, days={day}).staging_events
+        )
         assert metadata["rows_in_run_window"].value > first_day_rows
+        assert metadata["source_file"].value == log_key_for(date.fromisoformat(day))
+        assert metadata["source_version"].value  # the version listed before reading
+    star = materialize(
+        ("users",),
+        resources,
+        tags=partition_range_tags(SMALL_SPEC.start, SMALL_SPEC.start + timedelta(days=2)),
+    )
+    for event in star.get_asset_materialization_events():
+        assert "dagster/row_count" not in event.materialization.metadata
     [single] = one_day.get_asset_materialization_events()
     assert single.materialization.metadata["dagster/row_count"].value == first_day_rows
 

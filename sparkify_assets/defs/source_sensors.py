@@ -1,28 +1,75 @@
-"""Sensors on the source tree: a new or changed day under log_data/ loads that day's
-``staging_events`` partition; a change under song_data/ reloads the catalog. The star tables
-follow through declarative automation (``star_schema_automation``).
+"""Sensors on the source tree: new or changed days under log_data/ load those days'
+``staging_events`` partitions (one range run per contiguous range of days); a change under
+song_data/ reloads the catalog. The star tables follow through declarative automation
+(``star_schema_automation``).
 
 How the log sensor lists and what its cursor holds: ``lib/source_change_cursors.py``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
-from datetime import date
+from collections.abc import Sequence
+from datetime import date, timedelta
 
 import dagster as dg
 
 from sparkify_assets.defs.log_date_partitions import log_date_partitions
 from sparkify_assets.defs.resources import SourceResource
+from sparkify_assets.lib.loaded_source_versions import (
+    loaded_catalog_digest,
+    loaded_log_file_versions,
+)
 from sparkify_assets.lib.setting_problems import SettingProblem, reported_source_problems
-from sparkify_assets.lib.source_change_cursors import LogFileCursor, catalog_digest
+from sparkify_assets.lib.source_change_cursors import LogFileChange, LogFileCursor, catalog_digest
 from sparkify_assets.lib.source_layout import LOG_PREFIX, SONG_PREFIX, is_song_key
 from sparkify_assets.lib.source_listing import list_source_files
-from sparkify_assets.warehouse_build import CATALOG_ASSETS
+from sparkify_assets.warehouse_build import (
+    CATALOG_ASSETS,
+    MAX_DAYS_PER_RUN,
+    contiguous_ranges,
+    partition_range_tags,
+)
 
 LOG_DATA_INTERVAL_SECONDS = 30
 SONG_DATA_INTERVAL_SECONDS = 300  # the catalog check lists all of song_data/: not every 30 s
+
+
+def log_range_run_requests(
+    changes: Sequence[LogFileChange], max_days: int = MAX_DAYS_PER_RUN
+) -> list[dg.RunRequest]:
+    """One run per contiguous range of changed days (the assets' single-run backfill policy runs
+    it as one set-based step per asset), split only where a range would exceed ``max_days``. The
+    run key is unique per set of uploads: the same range changed again is a new run."""
+    by_day = {change.day: change for change in changes}
+    requests = []
+    for first, last in contiguous_ranges(list(by_day), max_days):
+        uploads = [by_day[first + timedelta(days=n)] for n in range((last - first).days + 1)]
+        digest = hashlib.sha256("\n".join(c.run_key for c in uploads).encode()).hexdigest()
+        if first == last:
+            requests.append(
+                dg.RunRequest(
+                    run_key=uploads[0].run_key,
+                    partition_key=first.isoformat(),
+                    tags={
+                        "sparkify/source_key": uploads[0].file.key,
+                        "sparkify/source_version": uploads[0].file.version,
+                    },
+                )
+            )
+        else:
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"log_data/{first}..{last}@{digest[:24]}",
+                    tags={
+                        **partition_range_tags(first, last),
+                        "sparkify/source_files": str(len(uploads)),
+                    },
+                )
+            )
+    return requests
 
 
 def _partition_days() -> tuple[date, date]:
@@ -36,8 +83,9 @@ def _partition_days() -> tuple[date, date]:
 @dg.sensor(
     name="log_data_sensor",
     description=(
-        "Requests a staging_events run for the log date of every new log_data/ file, and again"
-        " when a known file changes (new ETag). New days are found on every tick by listing only"
+        "Requests staging_events for the log date of every new log_data/ file, and again when a"
+        " known file changes (new ETag): one run per contiguous range of such days (at most"
+        f" {MAX_DAYS_PER_RUN} days a run). New days are found on every tick by listing only"
         " the keys after the newest one; late and re-uploaded files by a full listing of"
         " log_data/ every `log_full_listing_interval_seconds` (source resource)."
     ),
@@ -58,12 +106,18 @@ def log_data_sensor(context: dg.SensorEvaluationContext, source: SourceResource)
             )
     except SettingProblem as problem:
         return dg.SensorResult(skip_reason=problem.message)
+    # First tick (no cursor): the files some run loaded already, at their current version, are
+    # not new (the daemon's first start after `sparkify build` launches nothing).
+    already_loaded = (
+        loaded_log_file_versions(context.instance, tree.url) if cursor.mark is None else {}
+    )
     new_cursor, tick = cursor.after_listing(
         listing,
         full=full,
         started_at=started_at,
         first_day=first_day,
         last_day=last_day,
+        already_loaded=already_loaded,
     )
     # Keys are written by whoever can upload to the bucket: logged as repr (no newline or
     # terminal escape sequence reaches the log as is).
@@ -74,21 +128,16 @@ def log_data_sensor(context: dg.SensorEvaluationContext, source: SourceResource)
     context.log.info(
         f"{'full' if full else 'incremental'} listing of {tree.url}/{LOG_PREFIX}:"
         f" {tick.files_listed} keys listed, {len(tick.changes)} files to load"
+        f" ({len(already_loaded)} known from earlier loads)"
         f" in {time.time() - started_at:.2f} s"
     )
-    run_requests = [
-        dg.RunRequest(
-            run_key=change.run_key,
-            partition_key=change.day.isoformat(),
-            tags={
-                "sparkify/source_key": change.file.key,
-                "sparkify/source_version": change.file.version,
-            },
-        )
+    changes = [
+        change
         for change in tick.changes
         # never a key outside the partitions
         if log_date_partitions.has_partition_key(change.day.isoformat())
     ]
+    run_requests = log_range_run_requests(changes)
     if not run_requests:
         return dg.SensorResult(
             skip_reason=f"no new or changed log file under {tree.url}/{LOG_PREFIX}",
@@ -124,6 +173,11 @@ def song_data_sensor(
     cursor = json.dumps({"digest": digest, "song_files": count})
     if count == 0:
         return dg.SensorResult(skip_reason=f"no song file under {tree.url}/{SONG_PREFIX}")
+    if not previous and loaded_catalog_digest(context.instance, tree.url) == digest:
+        return dg.SensorResult(
+            skip_reason=f"song catalog already loaded by an earlier run ({count} files)",
+            cursor=cursor,
+        )
     if previous.get("digest") == digest:
         return dg.SensorResult(skip_reason=f"song catalog unchanged ({count} files)", cursor=cursor)
     context.log.info(

@@ -6,8 +6,17 @@ from sparkify_assets.defs.log_date_partitions import log_date_backfill_policy, l
 from sparkify_assets.defs.resources import SourceResource, WarehouseResource
 from sparkify_assets.defs.retry_policies import warehouse_retry_policy
 from sparkify_assets.lib.asset_results import table_check_specs, table_materialization
+from sparkify_assets.lib.dagster_instance import WAREHOUSE_POOL
 from sparkify_assets.lib.load_window import LoadWindow
+from sparkify_assets.lib.loaded_source_versions import (
+    CATALOG_DIGEST_METADATA,
+    SOURCE_FILE_METADATA,
+    SOURCE_VERSION_METADATA,
+)
 from sparkify_assets.lib.setting_problems import reported_source_problems
+from sparkify_assets.lib.source_change_cursors import catalog_digest
+from sparkify_assets.lib.source_layout import SONG_PREFIX, is_song_key, log_date_of
+from sparkify_assets.lib.source_listing import list_source_files
 from sparkify_assets.lib.source_tree import SourceFileMissing
 from sparkify_assets.lib.table_documentation import table_definition_metadata
 
@@ -26,6 +35,7 @@ STAGING_GROUP = "staging"
     kinds={"s3", "postgres", "redshift"},
     owners=OWNERS,
     retry_policy=warehouse_retry_policy,
+    pool=WAREHOUSE_POOL,  # runs writing the warehouse queue (dagster.yaml: one at a time)
     partitions_def=log_date_partitions,
     backfill_policy=log_date_backfill_policy,
     check_specs=table_check_specs("staging_events"),
@@ -51,6 +61,19 @@ def staging_events(
                 metadata={"source": tree.url, "log_dates": str(window)},
                 allow_retries=False,  # retrying cannot make the file appear
             ) from None
+        # Each day's own file, version and row count, on that day's materialization (not copied
+        # to the whole range): the log sensor's first tick recognises the files loaded already.
+        for file in report.files:
+            day = log_date_of(file.key)
+            if day is not None:
+                context.add_asset_metadata(
+                    {
+                        SOURCE_FILE_METADATA: file.key,
+                        SOURCE_VERSION_METADATA: file.version,
+                        "dagster/row_count": file.loaded,
+                    },
+                    partition_key=day.isoformat(),
+                )
         return table_materialization(
             connection,
             "staging_events",
@@ -79,6 +102,7 @@ def staging_events(
     kinds={"s3", "postgres", "redshift"},
     owners=OWNERS,
     retry_policy=warehouse_retry_policy,
+    pool=WAREHOUSE_POOL,  # runs writing the warehouse queue (dagster.yaml: one at a time)
     check_specs=table_check_specs("staging_songs"),
     metadata=table_definition_metadata(
         "staging_songs", loaded_by=("staging/staging_songs", "postgres/copy", "redshift/staging")
@@ -88,6 +112,13 @@ def staging_songs(
     context: dg.AssetExecutionContext, source: SourceResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     tree = source.tree()
+    with reported_source_problems(tree.url):  # no bucket, no access: fail at once
+        # What the song sensor compares on its first tick; listed before the load reads the files.
+        digest, song_files = catalog_digest(
+            (file.key, file.version)
+            for file in list_source_files(tree, SONG_PREFIX)
+            if is_song_key(file.key)
+        )
     with warehouse.open() as connection:
         connection.ensure_tables()
         with reported_source_problems(tree.url):  # no bucket, no access: fail at once
@@ -103,5 +134,10 @@ def staging_songs(
                 "loaded_rows": report.rows_loaded,
                 "max_quarantine_share": source.max_quarantine_share,
             },
-            metadata={"source": tree.url, "rows_quarantined": report.rows_rejected},
+            metadata={
+                "source": tree.url,
+                "rows_quarantined": report.rows_rejected,
+                CATALOG_DIGEST_METADATA: digest,
+                "song_files": song_files,
+            },
         )

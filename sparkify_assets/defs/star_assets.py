@@ -12,6 +12,7 @@ from sparkify_assets.defs.resources import WarehouseResource
 from sparkify_assets.defs.retry_policies import warehouse_retry_policy
 from sparkify_assets.defs.star_schema_automation import rebuild_after_upstream_change
 from sparkify_assets.lib.asset_results import table_check_specs, table_materialization
+from sparkify_assets.lib.dagster_instance import WAREHOUSE_POOL
 from sparkify_assets.lib.load_window import LoadWindow
 from sparkify_assets.lib.table_documentation import table_definition_metadata
 from sparkify_assets.lib.warehouse import transform_statements
@@ -49,6 +50,7 @@ def _definition_metadata(table: str) -> dict[str, object]:
     kinds=KINDS,
     owners=OWNERS,
     retry_policy=warehouse_retry_policy,
+    pool=WAREHOUSE_POOL,  # runs writing the warehouse queue (dagster.yaml: one at a time)
     deps=["staging_events", "staging_songs", "users", "songs", "artists"],
     automation_condition=rebuild_after_upstream_change(ignoring=["staging_songs"]),
     partitions_def=log_date_partitions,
@@ -74,6 +76,7 @@ def songplays(
     kinds=KINDS,
     owners=OWNERS,
     retry_policy=warehouse_retry_policy,
+    pool=WAREHOUSE_POOL,  # runs writing the warehouse queue (dagster.yaml: one at a time)
     deps=["staging_events"],
     automation_condition=rebuild_after_upstream_change(),
     partitions_def=log_date_partitions,
@@ -97,6 +100,7 @@ def users(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg
     kinds=KINDS,
     owners=OWNERS,
     retry_policy=warehouse_retry_policy,
+    pool=WAREHOUSE_POOL,  # runs writing the warehouse queue (dagster.yaml: one at a time)
     deps=["songplays"],
     automation_condition=rebuild_after_upstream_change(),
     partitions_def=log_date_partitions,
@@ -117,6 +121,7 @@ def time(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.
     kinds=KINDS,
     owners=OWNERS,
     retry_policy=warehouse_retry_policy,
+    pool=WAREHOUSE_POOL,  # runs writing the warehouse queue (dagster.yaml: one at a time)
     deps=["staging_songs"],
     automation_condition=rebuild_after_upstream_change(),
     check_specs=table_check_specs("songs"),
@@ -136,6 +141,7 @@ def songs(warehouse: WarehouseResource) -> dg.MaterializeResult:
     kinds=KINDS,
     owners=OWNERS,
     retry_policy=warehouse_retry_policy,
+    pool=WAREHOUSE_POOL,  # runs writing the warehouse queue (dagster.yaml: one at a time)
     deps=["staging_songs"],
     automation_condition=rebuild_after_upstream_change(),
     check_specs=table_check_specs("artists"),

@@ -61,9 +61,17 @@ def rebuild_after_upstream_change(
     failed_before_update = (dg.AutomationCondition.execution_failed() & ~updated).with_label(
         "failed_and_no_new_dep_update"
     )
+    # The project's instance writes one "planned" event per asset for a range run
+    # (DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS), so a failed range run marks no partition
+    # failed and execution_failed() stays false: without this, a failing partition would be
+    # requested again on every tick. Requested once per dependency update, whatever the outcome.
+    requested_since_dep_update = (
+        dg.AutomationCondition.newly_requested().since(updated)
+    ).with_label("requested_since_last_dep_update")
     condition = (
         (stale | in_same_run.with_label("dep_requested_in_same_run"))
         & ~failed_before_update
+        & ~requested_since_dep_update
         & ~dg.AutomationCondition.any_deps_missing()
         & ~dg.AutomationCondition.any_deps_in_progress()
         & ~dg.AutomationCondition.in_progress()
@@ -76,6 +84,9 @@ star_schema_automation_sensor = dg.AutomationConditionSensorDefinition(
     target=dg.AssetSelection.all(),
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
+    # Many partitions requested on one tick become one backfill, which the assets' single-run
+    # backfill policy executes as one run per contiguous range: not one run per day.
+    emit_backfills=True,
     description=(
         "Evaluates the automation conditions every 30 s: a star table is rebuilt after its"
         " upstream partitions change (defs/star_schema_automation.py); an analytics answer is"

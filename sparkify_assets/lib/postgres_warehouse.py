@@ -200,7 +200,7 @@ class PostgresWarehouse(Warehouse):
             )
             for day, file in files:
                 loaded, rejected = _load_event_file(session, tree, file, day, run_id)
-                report.files.append(FileLoad(file.key, loaded, rejected))
+                report.files.append(FileLoad(file.key, loaded, rejected, file.version))
                 file_log(f"{file.key}: {loaded} events loaded, {rejected} quarantined")
             [needs] = session.query(
                 statement("postgres/copy.staging_events_needs_analyze"),

@@ -1071,7 +1071,7 @@ class RedshiftWarehouse(Warehouse):
             accepted = int(row.get("accepted") or 0)  # type: ignore[call-overload]
             refused = int(row.get("refused") or 0)  # type: ignore[call-overload]
             refused += sum(1 for r in rejections if log_dates.get(r.source_file) == day)
-            report.files.append(FileLoad(file.key, accepted, refused))
+            report.files.append(FileLoad(file.key, accepted, refused, file.version))
             log(f"{file.key}: {accepted} events loaded, {refused} quarantined")
         return report
 

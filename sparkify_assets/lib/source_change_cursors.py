@@ -35,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -147,10 +147,14 @@ class LogFileCursor:
         started_at: float,
         first_day: date,
         last_day: date,
+        already_loaded: Mapping[str, str] | None = None,
     ) -> tuple[LogFileCursor, LogTick]:
         """The new cursor and the work found in ``listing``: every file under ``log_data/`` when
         ``full``, else the keys after ``last_key`` (the caller lists with ``StartAfter``).
-        ``first_day``..``last_day`` are the days that are partitions now."""
+        ``first_day``..``last_day`` are the days that are partitions now. On the first tick (no
+        cursor yet), a file whose version is its key's in ``already_loaded`` (key -> version
+        that the warehouse's latest load of that day read) is not new."""
+        loaded = already_loaded or {}
         tick = LogTick(full_listing=full)
         last_key = self.last_key
         recent = dict(self.recent)
@@ -200,8 +204,12 @@ class LogFileCursor:
             )
             passed = self.last_key is not None and file.key > self.last_key
             if full:
-                # a day key never passed: found here if its upload outlasted SETTLE_SECONDS
-                if changed_since_mark or (is_day_file and passed):
+                if self.mark is None:  # the first tick: a file some run loaded at this version
+                    is_new = loaded.get(file.key) != file.version
+                else:
+                    # a day key never passed: found here if its upload outlasted SETTLE_SECONDS
+                    is_new = changed_since_mark or (is_day_file and passed)
+                if is_new:
                     handle(file)
                 if new_mark is not None and file.last_modified >= new_mark:
                     next_recent[file.key] = version_fingerprint(file.version)

@@ -117,6 +117,7 @@ class FileLoad:
     key: str
     loaded: int
     rejected: int
+    version: str = ""  # the file's version (ETag, or mtime+size) as listed before reading it
 
 
 @dataclass
