@@ -258,24 +258,3 @@ def test_a_sensor_skips_with_the_message_instead_of_failing(tmp_path: Path) -> N
             " directory holding song_data/ and log_data/ or to s3://bucket/prefix, or unset it to"
             " use the generated sample data."
         )
-
-
-def test_a_dagster_home_that_is_not_a_directory_is_one_short_message(
-    warehouse_url: str, small_source: Path, tmp_path: Path
-) -> None:
-    home = tmp_path / "no-such-dagster-home"
-    status, lines, _ = _sparkify(
-        ["build"],
-        tmp_path,
-        SPARKIFY_SOURCE_URL=str(small_source),
-        SPARKIFY_WAREHOUSE_URL=warehouse_url,
-        DAGSTER_HOME=str(home),
-    )
-
-    assert (status, lines) == (
-        2,
-        [
-            f"sparkify: DAGSTER_HOME: {home} is not a directory. Create it"
-            ' (mkdir -p "$DAGSTER_HOME"), or unset DAGSTER_HOME for a temporary instance.'
-        ],
-    )
