@@ -32,6 +32,16 @@ warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 SMALL_SPEC = SampleSpec(seed=7, days=6, events_per_day=150, users=25, catalog_songs=60)
 
 
+@pytest.fixture(autouse=True)
+def _instance_environment_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`sparkify`'s commands name the project's instance in this process's environment
+    (DAGSTER_HOME, the instance storage's password) for whatever asks Dagster later; run in-process,
+    a test would leave them to the next test, pointing at a server that test has stopped.
+    Each test starts without them and they are undone after it."""
+    for name in ("DAGSTER_HOME", "SPARKIFY_DAGSTER_STORAGE_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(scope="session")
 def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An admin URL of a real PostgreSQL server: ``SPARKIFY_TEST_POSTGRES_URL`` if set, else the

@@ -260,7 +260,7 @@ def test_analyst_materializes_analytics_from_the_ui(
                 page.goto(f"{webserver.url}/locations/{LOCATION}/asset-groups/analytics")
                 for name in ANALYTICS_ASSETS:
                     expect(page.locator(ASSET_NODE_NAME, has_text=name)).to_have_count(1)
-                expect(page.get_by_text("Never materialized")).to_have_count(len(ANALYTICS_ASSETS))
+                # (the build materialized them once already: the analyst refreshes them)
                 page.get_by_role("button", name="Materialize all").click()
                 deadline = time.monotonic() + 30
                 while not (launched := _new_run_ids(instance, known_runs)):
