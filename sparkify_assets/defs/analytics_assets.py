@@ -256,7 +256,8 @@ FREE_VS_PAID_PLAYS_COLUMNS = (
     description=(
         "Free vs paid over time: song plays per day, split by the level the user had when playing"
         " (not their level today), with the paid share. Open the latest materialization for the"
-        " table and a stacked daily chart; the query is sql/analytics/free_vs_paid_plays.sql."
+        " table and a stacked chart (a bar per day; per week or month over a longer history); the"
+        " query is sql/analytics/free_vs_paid_plays.sql."
     ),
     group_name=ANALYTICS_GROUP,
     kinds=KINDS,

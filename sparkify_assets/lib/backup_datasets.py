@@ -19,37 +19,47 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import date
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from sparkify_assets.lib.load_window import LoadWindow
 from sparkify_assets.lib.sql_files import SqlStatement, statement
 from sparkify_assets.lib.table_documentation import documented_table_schema
 
+# pyarrow (about 75 MB in memory) is imported when a backup or restore needs it, not by every
+# process that loads the definitions (the CLI, the daemon, each run worker).
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 LOG_DATE = "log_date"
 SNAPSHOT_DATE = "snapshot_date"
 MANIFEST_FOLDER = "_manifests"
 
+
 # Warehouse column type -> Parquet (Arrow) type. AWS documents the Redshift <-> Iceberg/Spectrum
 # correspondence (INTEGER = int, BIGINT = long, DOUBLE PRECISION = double, CHAR/VARCHAR = string,
 # DATE = date, TIMESTAMP = timestamp without time zone); Redshift keeps microseconds.
-PARQUET_TYPES: dict[str, pa.DataType] = {
-    "varchar": pa.string(),
-    "char": pa.string(),
-    "integer": pa.int32(),
-    "bigint": pa.int64(),
-    "double precision": pa.float64(),
-    "date": pa.date32(),
-    "timestamp": pa.timestamp("us"),
-}
+@functools.cache
+def parquet_types() -> dict[str, pa.DataType]:
+    """Warehouse column type (without length) -> its Parquet type."""
+    import pyarrow as pa
+
+    return {
+        "varchar": pa.string(),
+        "char": pa.string(),
+        "integer": pa.int32(),
+        "bigint": pa.int64(),
+        "double precision": pa.float64(),
+        "date": pa.date32(),
+        "timestamp": pa.timestamp("us"),
+    }
 
 
 def parquet_type(column_type: str) -> pa.DataType:
     """The Parquet type of a DDL column type (``varchar``, ``char(32)``, ``integer``, ...)."""
     base = column_type.split("(", 1)[0].strip()
-    if base not in PARQUET_TYPES:
+    if base not in parquet_types():
         raise ValueError(f"no Parquet type for the column type {column_type!r}")
-    return PARQUET_TYPES[base]
+    return parquet_types()[base]
 
 
 @dataclass(frozen=True)
@@ -116,8 +126,10 @@ BACKED_UP_TABLES = tuple(dict.fromkeys(d.table for d in ALL_DATASETS))
 @functools.cache
 def table_parquet_schema(table: str) -> pa.Schema:
     """The Parquet schema of ``table``'s backup files: every column, in table order, typed by
-    ``PARQUET_TYPES``, NOT NULL columns as required fields. Read from the DDL the tables are
+    ``parquet_types()``, NOT NULL columns as required fields. Read from the DDL the tables are
     created with (table_documentation), so schema and table cannot drift apart."""
+    import pyarrow as pa
+
     return pa.schema(
         [
             pa.field(

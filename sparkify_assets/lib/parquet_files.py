@@ -16,10 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
-import pyarrow.csv as pa_csv
-import pyarrow.parquet as pq
+# pyarrow (about 75 MB in memory) is imported by the functions, when a backup or restore runs:
+# every process that loads the definitions imports this module through the PostgreSQL engine.
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 CSV_BLOCK_BYTES = 8 << 20  # one record batch (and row group) per 8 MB of CSV
 ROWS_PER_FILE = 2_000_000
@@ -39,6 +41,10 @@ def csv_to_parquet_files(
     """Converts a header-less CSV file of ``schema``'s columns (PostgreSQL's CSV dialect) into
     ``<name_prefix>00000.parquet``, ``…00001.parquet``, … in ``directory``; returns each file with
     its row count. An empty CSV gives no file."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+
     if csv_path.stat().st_size == 0:
         return []
     reader = pa_csv.open_csv(
@@ -77,6 +83,10 @@ def parquet_as_csv(
 ) -> Iterator[tuple[bytes, int]]:
     """The rows of a Parquet file's ``columns`` as header-less CSV chunks (with their row
     counts), one record batch at a time, for ``COPY … FROM STDIN (FORMAT csv)``."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+
     parquet = pq.ParquetFile(path)
     options = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
     try:

@@ -19,9 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING
 
 from sparkify_assets.lib.backup_datasets import (
     ALL_DATASETS,
@@ -38,6 +36,10 @@ from sparkify_assets.lib.backup_location import BackupLocation, StoredObject
 from sparkify_assets.lib.load_window import LoadWindow
 from sparkify_assets.lib.sql_files import statement
 from sparkify_assets.lib.warehouse import Log, Warehouse, WarehouseSession
+
+if TYPE_CHECKING:  # imported where used: not by every process that loads the definitions
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
 MANIFEST_FORMAT = 1
 _FOOTER_READ_BYTES = 64 * 1024  # one ranged read holds the footer of any file written here
@@ -100,6 +102,9 @@ class BackupReport:
 
 def parquet_metadata(location: BackupLocation, stored: StoredObject) -> pq.FileMetaData:
     """The footer of a Parquet file, read with one or two ranged reads (not the whole file)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     if stored.size < 12:
         raise BackupError(
             f"{location.url}/{stored.key} is not a Parquet file ({stored.size} bytes)"
