@@ -26,10 +26,12 @@ import pytest
 import redshift_connector
 
 from sparkify_assets.defs.resources import WarehouseResource
-from sparkify_assets.lib.load_window import LoadWindow
-from sparkify_assets.lib.postgres_warehouse import PostgresWarehouse
-from sparkify_assets.lib.redshift_upkeep import upkeep_plan
-from sparkify_assets.lib.redshift_warehouse import (
+from sparkify_assets.settings.problems import SettingProblem
+from sparkify_assets.source.local_tree import LocalSourceTree
+from sparkify_assets.warehouse.interface import transform_statements
+from sparkify_assets.warehouse.load_window import LoadWindow
+from sparkify_assets.warehouse.postgres.engine import PostgresWarehouse
+from sparkify_assets.warehouse.redshift.engine import (
     RedshiftError,
     RedshiftLoadRejected,
     RedshiftTarget,
@@ -39,11 +41,9 @@ from sparkify_assets.lib.redshift_warehouse import (
     open_connection,
     render_copy,
 )
-from sparkify_assets.lib.setting_problems import SettingProblem
-from sparkify_assets.lib.source_tree import LocalSourceTree
-from sparkify_assets.lib.sql_files import sql_root, statement
-from sparkify_assets.lib.warehouse import transform_statements
-from sparkify_assets.lib.warehouse_connection import WarehouseSettings
+from sparkify_assets.warehouse.redshift.upkeep import upkeep_plan
+from sparkify_assets.warehouse.settings import WarehouseSettings
+from sparkify_assets.warehouse.sql_files import sql_root, statement
 from tests.support.log_events import EVENT_TS, log_event
 from tests.support.redshift_copy_emulation import (
     BUCKET_URL,

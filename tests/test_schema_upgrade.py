@@ -13,10 +13,10 @@ import dagster as dg
 import psycopg
 import pytest
 
+from sparkify_assets.commands.build import build_warehouse
 from sparkify_assets.definitions import defs
-from sparkify_assets.lib.postgres_warehouse import PostgresWarehouse
-from sparkify_assets.lib.schema_versions import CURRENT_VERSION, SchemaVersionMismatch
-from sparkify_assets.warehouse_build import build_warehouse
+from sparkify_assets.warehouse.postgres.engine import PostgresWarehouse
+from sparkify_assets.warehouse.schema_versions import CURRENT_VERSION, SchemaVersionMismatch
 from tests.conftest import resources_for
 from tests.reference_warehouse import reference_warehouse
 from tests.warehouse_state import assert_matches_reference, warehouse_state

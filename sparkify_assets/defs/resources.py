@@ -6,17 +6,17 @@ from contextlib import contextmanager
 import dagster as dg
 from pydantic import Field
 
-from sparkify_assets.lib.default_source import default_sample_source
-from sparkify_assets.lib.deployment_mode import configuration_problem, deployment_mode
-from sparkify_assets.lib.project_home import sparkify_home
-from sparkify_assets.lib.setting_problems import SOURCE_SETTING, SettingProblem, source_problem
-from sparkify_assets.lib.source_tree import SourceTree, open_source_tree
-from sparkify_assets.lib.warehouse import Warehouse, checked_schema_name
-from sparkify_assets.lib.warehouse_connection import (
-    DEFAULT_SCHEMA,
-    WarehouseSettings,
-    connect_warehouse,
-)
+from sparkify_assets.sample_data.default_source import default_sample_source
+from sparkify_assets.settings.deployment_mode import configuration_problem, deployment_mode
+from sparkify_assets.settings.problems import SOURCE_SETTING, SettingProblem
+from sparkify_assets.settings.project_home import sparkify_home
+from sparkify_assets.source.open_tree import open_source_tree
+from sparkify_assets.source.problems import source_problem
+from sparkify_assets.source.tree import SourceTree
+from sparkify_assets.warehouse.engine_choice import connect_warehouse
+from sparkify_assets.warehouse.interface import Warehouse
+from sparkify_assets.warehouse.settings import DEFAULT_SCHEMA, WarehouseSettings
+from sparkify_assets.warehouse.tables import checked_schema_name
 
 
 class SourceResource(dg.ConfigurableResource):
