@@ -295,8 +295,8 @@ def test_more_than_1000_keys_and_what_a_tick_lists(
         first = harness.tick()
         assert requested_days(first) == [d.isoformat() for d in days]
         assert front.listings() == 2  # 1,100 keys: two pages
-        # 1,100 contiguous days: ranges of at most MAX_DAYS_PER_RUN, not 1,100 runs
-        assert [len(request_days(r)) for r in first.run_requests or []] == [366, 366, 366, 2]
+        # 1,100 contiguous days: one range run (split only above MAX_DAYS_PER_RUN), not 1,100 runs
+        assert [len(request_days(r)) for r in first.run_requests or []] == [1100]
 
         assert not harness.tick(log_full_listing_interval_seconds=NO_FULL_LISTING).run_requests
         assert front.listings() == 3  # incremental: one request, whatever the bucket's size

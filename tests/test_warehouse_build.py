@@ -16,6 +16,7 @@ from sparkify_assets.commands.build import build_warehouse
 from sparkify_assets.definitions import defs
 from sparkify_assets.defs.asset_groups import CATALOG_ASSETS, LOG_DATE_ASSETS
 from sparkify_assets.defs.log_date_partitions import contiguous_ranges, partition_range_tags
+from sparkify_assets.sample_data.generator import SampleSpec, write_sample_source
 from sparkify_assets.source.layout import log_key_for
 from sparkify_assets.source.open_tree import open_source_tree
 from sparkify_assets.warehouse.load_window import LoadWindow
@@ -162,6 +163,22 @@ def test_long_ranges_are_split_to_bound_a_runs_size() -> None:
     assert [(last - first).days + 1 for first, last in ranges] == [366, 366, 68]
     assert ranges[0][0] == days[0] and ranges[-1][1] == days[-1]
     assert all(b[0] - a[1] == timedelta(days=1) for a, b in itertools.pairwise(ranges))
+
+
+def test_a_build_loads_more_than_a_year_of_days_in_one_run(
+    warehouse_url: str, tmp_path: Path
+) -> None:
+    """`sparkify build` does not split a contiguous range (it used to, above 366 days): the
+    catalog, every day, the analytics; three runs."""
+    spec = SampleSpec(seed=11, days=400, events_per_day=2, users=5, catalog_songs=8)
+    write_sample_source(tmp_path, spec)
+    outcome = build_warehouse(defs, resources=resources_for(warehouse_url, tmp_path))
+
+    assert outcome.succeeded
+    assert len(outcome.log_dates) == spec.days
+    assert len(outcome.runs) == 3
+    assert {"staging_events", "users", "songplays", "time"} <= set(outcome.runs[1].step_seconds)
+    assert_matches_reference(warehouse_url, reference_warehouse(tmp_path))
 
 
 def test_a_range_run_gives_each_day_its_own_row_count_and_source_file(

@@ -24,10 +24,13 @@ warnings.filterwarnings(
 )
 
 
-# The most days the log sensor puts in one run (defs/source_sensors.py). `sparkify build` does not
-# split a contiguous range: its in-process result holds one materialization event per day and asset
-# (about 3 KB each: 33 MB for 2,859 days), less than what the extra runs cost.
-MAX_DAYS_PER_RUN = 366
+# The most days the log sensor puts in one run (defs/source_sensors.py): ten years, so the long
+# history (2,859 days) is one staging run and then one star-table backfill, not 8 ranges each
+# followed by a backfill of its own on the next automation tick. What a run holds does not grow
+# with its days: each step is one set-based statement per table, and the run worker writes one
+# materialization event per day and asset without keeping them. `sparkify build` does not split a
+# contiguous range at all.
+MAX_DAYS_PER_RUN = 3_660
 
 
 def contiguous_ranges(
