@@ -19,7 +19,9 @@ PROC = Path("/proc")
 
 
 def role_of(command_line: str) -> str:
-    """What a process of a ``sparkify`` session is, from its command line."""
+    """What a process of a ``sparkify`` session is, from its command line ("" once it exited)."""
+    if not command_line:
+        return ""
     if "dagster-daemon" in command_line:
         return "daemon"
     if "api grpc" in command_line or "code-server" in command_line:
@@ -91,15 +93,15 @@ class SessionMemory:
             if peak is None:
                 continue
             pid = int(entry.name)
-            if pid not in self.roles:
-                self.roles[pid] = role_of(_command_line(entry.name))
+            # Read each time: `sparkify daemon` becomes `dagster-daemon` (exec) in the same process.
+            self.roles[pid] = role_of(_command_line(entry.name)) or self.roles.get(pid, "")
             self.peaks_kib[pid] = max(peak, self.peaks_kib.get(pid, 0))
 
     def peak_mb_by_role(self) -> dict[str, float]:
         """The largest peak of any process of each role, in MB (PostgreSQL servers left out)."""
         peaks: dict[str, float] = {}
         for pid, kib in self.peaks_kib.items():
-            role = self.roles[pid]
+            role = self.roles[pid] or "command"
             if role != "postgres":
                 peaks[role] = max(peaks.get(role, 0.0), kib / 1024)
         return peaks

@@ -4,12 +4,15 @@ asserts a speed (targets live in the benchmark, not in timed tests)."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from benchmarks import dagster_partition_overhead, full_build, real_paths
+from benchmarks.session_memory import SessionMemory, role_of
 
 
 @pytest.fixture
@@ -71,7 +74,7 @@ def test_real_paths_benchmark_prints_every_figure(
 ) -> None:
     monkeypatch.setenv("SPARKIFY_HOME", str(tmp_path))
     args = ["--events", "600", "--shape", "dense", "--postgres-url", postgres_admin_url]
-    assert real_paths.main(args) == 0
+    assert real_paths.main([*args, "--paths", "build,cli"]) == 0
     printed = capsys.readouterr().out
 
     assert re.search(r"\d+ cores, Dagster \d+\.\d+\.\d+", printed)
@@ -102,3 +105,52 @@ def test_bounded_memory_benchmark_prints_peak_memory_per_input(
     )
     assert [label for label, _ in rows] == ["a log day of junk lines", "one song file"]
     assert int(rows[0][1].replace(",", "")) > 10_000 and rows[1][1] == "1"
+
+
+def test_real_paths_benchmark_measures_the_daemon_alone(
+    postgres_admin_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("SPARKIFY_HOME", str(tmp_path))
+    args = ["--events", "300", "--shape", "dense", "--postgres-url", postgres_admin_url]
+    assert real_paths.main([*args, "--paths", "daemon"]) == 0
+    printed = capsys.readouterr().out
+
+    assert re.search(r"^daemon alone .*: [0-9.]+ s = [0-9.]+x floor$", printed, re.M)
+    assert re.search(r"waiting for ticks .*: [0-9.]+ s; the rest: [0-9.]+ s", printed)
+    launched = re.search(r"runs launched: (\d+) \((.*)\), from (\d+) automation", printed)
+    assert launched, printed
+    kinds = dict(part.rsplit(" ", 1) for part in launched.group(2).split(", "))
+    # 30 days in the source: ONE staging run (a range), the catalog, the star tables in ranges
+    assert kinds["staging_events"] == "1" and kinds["catalog"] == "1"
+    assert 1 <= int(kinds["star tables"]) <= 2
+    rows = re.findall(r"^  (staging_events|star tables)\s+(\d+)\s", printed, re.M)
+    assert all(days == "30" for _, days in rows)
+    roles = dict(
+        re.findall(r"(daemon|code server|run worker) (\d+)", printed.split("peak RSS")[-1])
+    )
+    assert set(roles) == {"daemon", "code server", "run worker"}
+    assert all(0 < int(mb) < 4096 for mb in roles.values())
+
+
+def test_session_memory_finds_each_process_of_a_session_and_its_peak() -> None:
+    assert role_of("/venv/bin/python /venv/bin/dagster-daemon run -w x") == "daemon"
+    assert role_of("python -m dagster api grpc --lazy-load-user-code") == "code server"
+    assert role_of("python -m dagster api execute_run {...}") == "run worker"
+    assert role_of("/usr/lib/postgresql/bin/postgres -D data") == "postgres"
+    allocate = "x = bytearray(96 << 20); import time; time.sleep(1.5)"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import subprocess, sys; subprocess.run([sys.executable, '-c', {allocate!r}])",
+        ],
+        start_new_session=True,
+    )
+    memory = SessionMemory(process.pid, interval=0.05).start()
+    process.wait()
+    memory.stop()
+    assert len(memory.peaks_kib) == 2  # the parent and its child, both in the session
+    assert max(memory.peaks_kib.values()) >= 96 * 1024
