@@ -128,9 +128,9 @@ def test_real_paths_benchmark_measures_the_daemon_alone(
     assert 1 <= int(kinds["star tables"]) <= 2
     rows = re.findall(r"^  (staging_events|star tables)\s+(\d+)\s", printed, re.M)
     assert all(days == "30" for _, days in rows)
-    roles = dict(
-        re.findall(r"(daemon|code server|run worker) (\d+)", printed.split("peak RSS")[-1])
-    )
+    memory = re.search(r"^  peak RSS MB: (.*)$", printed, re.M)
+    assert memory, printed
+    roles = dict(re.findall(r"(daemon|code server|run worker) (\d+)", memory.group(1)))
     assert set(roles) == {"daemon", "code server", "run worker"}
     assert all(0 < int(mb) < 4096 for mb in roles.values())
 
