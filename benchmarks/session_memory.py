@@ -18,28 +18,35 @@ from pathlib import Path
 PROC = Path("/proc")
 
 
-def role_of(command_line: str) -> str:
-    """What a process of a ``sparkify`` session is, from its command line ("" once it exited)."""
+def role_of(command_line: str, parent_role: str = "") -> str:
+    """What a process of a ``sparkify`` session is, from its command line and its parent's role
+    ("" once it exited). The code server starts each run worker as a ``multiprocessing`` child
+    (``spawn_main``), its resource tracker likewise."""
     if not command_line:
         return ""
+    if "resource_tracker" in command_line:
+        return "helper"
     if "dagster-daemon" in command_line:
         return "daemon"
     if "api grpc" in command_line or "code-server" in command_line:
         return "code server"
     if "execute_run" in command_line or "execute_step" in command_line:
         return "run worker"
+    if "spawn_main" in command_line and parent_role == "code server":
+        return "run worker"
     if "postgres" in command_line.split(" ", 1)[0]:
         return "postgres"
     return "command"
 
 
-def _session_of(pid: str) -> int | None:
+def _parent_and_session(pid: str) -> tuple[int, int] | None:
     try:
         stat = (PROC / pid / "stat").read_text()
     except OSError:
         return None
     # pid (comm) state ppid pgrp session ...: comm may hold spaces and parentheses.
-    return int(stat.rsplit(")", 1)[1].split()[3])
+    fields = stat.rsplit(")", 1)[1].split()
+    return int(fields[1]), int(fields[3])
 
 
 def _peak_kib(pid: str) -> int | None:
@@ -86,15 +93,20 @@ class SessionMemory:
             self.sample()
 
     def sample(self) -> None:
+        members: dict[int, int] = {}  # pid -> parent pid
         for entry in PROC.iterdir():
-            if not entry.name.isdigit() or _session_of(entry.name) != self.session:
-                continue
-            peak = _peak_kib(entry.name)
+            if entry.name.isdigit():
+                found = _parent_and_session(entry.name)
+                if found is not None and found[1] == self.session:
+                    members[int(entry.name)] = found[0]
+        for pid in sorted(members):  # parents (lower pids, mostly) before their children
+            peak = _peak_kib(str(pid))
             if peak is None:
                 continue
-            pid = int(entry.name)
             # Read each time: `sparkify daemon` becomes `dagster-daemon` (exec) in the same process.
-            self.roles[pid] = role_of(_command_line(entry.name)) or self.roles.get(pid, "")
+            parent_role = self.roles.get(members[pid], "")
+            role = role_of(_command_line(str(pid)), parent_role)
+            self.roles[pid] = role or self.roles.get(pid, "")
             self.peaks_kib[pid] = max(peak, self.peaks_kib.get(pid, 0))
 
     def peak_mb_by_role(self) -> dict[str, float]:
@@ -102,7 +114,7 @@ class SessionMemory:
         peaks: dict[str, float] = {}
         for pid, kib in self.peaks_kib.items():
             role = self.roles[pid] or "command"
-            if role != "postgres":
+            if role not in ("postgres", "helper"):
                 peaks[role] = max(peaks.get(role, 0.0), kib / 1024)
         return peaks
 

@@ -140,6 +140,9 @@ def test_session_memory_finds_each_process_of_a_session_and_its_peak() -> None:
     assert role_of("python -m dagster api grpc --lazy-load-user-code") == "code server"
     assert role_of("python -m dagster api execute_run {...}") == "run worker"
     assert role_of("/usr/lib/postgresql/bin/postgres -D data") == "postgres"
+    spawned = "python -c from multiprocessing.spawn import spawn_main; spawn_main(tracker_fd=12)"
+    assert role_of(spawned, parent_role="code server") == "run worker"
+    assert role_of(spawned, parent_role="command") == "command"
     allocate = "x = bytearray(96 << 20); import time; time.sleep(1.5)"
     process = subprocess.Popen(
         [
