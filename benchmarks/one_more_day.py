@@ -1,0 +1,221 @@
+"""Benchmark: one more day on top of a history, the same day on top of two history sizes.
+
+    python -m benchmarks.one_more_day                                   # 100k and 1M events
+    python -m benchmarks.one_more_day --history-events 100000 --repeat 1
+    python -m benchmarks.one_more_day --profile /tmp/one-day            # cProfile of each day run
+
+One generated source (the long shape of ``real_paths`` at the largest history size: ~350 events per
+daily file, 15,000 song files, plus one more day) gives every history: a history of N events is the
+run of days just before the extra day that holds N events. So the day, the catalog and the users are
+the same; only the history grows (events and days, tenfold from 100k to 1M).
+
+For each history size, on fresh databases of one server, through the commands a user types
+(``sparkify dagster asset materialize`` on the project's instance, storage on PostgreSQL):
+the catalog, the history as one ``--partition-range`` run, then the extra day (``--partition``),
+``--repeat`` times (the first is the new day; the others re-materialize it).
+
+Printed for each day run: the command's wall time (process start included) and the run itself as
+Dagster records it (RUN_START to RUN_SUCCESS), with each step's STEP_START to STEP_SUCCESS; then
+the 1M run's ratio to the 100k run. Targets (issue 13) beside the figures; nothing asserts them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+
+from benchmarks.full_build import cached_source, embedded_admin_url, fresh_database, shape_spec
+from benchmarks.real_paths import (
+    LONG_DAYS,
+    MODULE,
+    Command,
+    _environment,
+    _run_seconds,
+    _storage_url,
+    run_command,
+)
+from sparkify_assets.lib.dagster_instance import instance_environment
+from sparkify_assets.warehouse_build import CATALOG_ASSETS, LOG_DATE_ASSETS
+
+SOURCE_EVENTS = 1_000_000  # the source's size: real_paths' long shape, ~350 events a day
+STEP_EVENTS = (dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS)
+
+
+@dataclass
+class DayRun:
+    """One day run: the command, and each step's seconds as Dagster recorded them."""
+
+    command: Command
+    steps: dict[str, float]
+
+
+def _last_run_steps(home: Path) -> dict[str, float]:
+    """STEP_START..STEP_SUCCESS seconds of each step of the instance's newest run."""
+    with dg.DagsterInstance.from_config(str(home / "dagster_home")) as instance:
+        (run,) = instance.get_runs(limit=1)
+        started: dict[str, float] = {}
+        steps: dict[str, float] = {}
+        for event_type in STEP_EVENTS:
+            for record in instance.get_records_for_run(run.run_id, of_type=event_type).records:
+                entry = record.event_log_entry
+                key = entry.step_key or "?"
+                if event_type == dg.DagsterEventType.STEP_START:
+                    started[key] = entry.timestamp
+                else:
+                    steps[key] = entry.timestamp - started[key]
+    return steps
+
+
+def _history_days(all_days: list[date], events: int, events_per_day: int) -> list[date]:
+    """The days just before the last one that hold about ``events`` events."""
+    count = max(1, round(events / events_per_day))
+    if count >= len(all_days):
+        raise SystemExit(f"the source holds {len(all_days) - 1} days, not {count}")
+    return all_days[-1 - count : -1]
+
+
+def day_runs(
+    admin_url: str, source: Path, history: list[date], extra: date, repeat: int, profile: Path | None
+) -> list[DayRun]:
+    """Builds ``history`` on fresh databases, then runs ``extra`` ``repeat`` times."""
+    with ExitStack() as stack:
+        home = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sparkify-bench-")))
+        warehouse = stack.enter_context(fresh_database(admin_url))
+        storage = _storage_url(stack.enter_context(fresh_database(admin_url)))
+        env = _environment(home, warehouse, storage, source)
+        materialize = ["dagster", "asset", "materialize", *MODULE]
+        run_command([*materialize, "--select", ",".join(CATALOG_ASSETS)], env, home)
+        history_run = run_command(
+            [
+                *materialize, "--select", ",".join(LOG_DATE_ASSETS),
+                "--partition-range", f"{history[0]}...{history[-1]}",
+            ],
+            env,
+            home,
+        )  # fmt: skip
+        print(
+            f"  history {history[0]}..{history[-1]} ({len(history):,} days):"
+            f" command {history_run.seconds:.1f} s, run {history_run.run_seconds:.1f} s"
+        )
+        day = [*materialize, "--select", ",".join(LOG_DATE_ASSETS), "--partition", str(extra)]
+        runs = []
+        for attempt in range(repeat):
+            if profile is None:
+                command = run_command(day, env, home)
+            else:
+                output = profile / f"history-{len(history)}-day-{attempt + 1}.prof"
+                command = _profiled_command(day, env, home, output)
+            runs.append(DayRun(command, _last_run_steps(home)))
+        return runs
+
+
+def _profiled_command(args: list[str], env: dict[str, str], home: Path, output: Path) -> Command:
+    """``args`` (a ``dagster`` command) under cProfile, on the instance the earlier ``sparkify``
+    commands prepared: the CLI executes the run in its own process, so the profile holds it."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    dagster = str(Path(sys.executable).parent / "dagster")
+    instance_env = {
+        **instance_environment(home / "dagster_home"),
+        **env,
+        "DAGSTER_HOME": str(home / "dagster_home"),
+    }
+    with dg.DagsterInstance.from_config(str(home / "dagster_home")) as instance:
+        before = {r.run_id for r in instance.get_runs()}
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", str(output), dagster, *args[1:]],
+        env=instance_env,
+        check=True,
+        capture_output=True,
+    )
+    seconds = time.perf_counter() - started
+    with dg.DagsterInstance.from_config(str(home / "dagster_home")) as instance:
+        run_ids = [r.run_id for r in instance.get_runs() if r.run_id not in before]
+        run_seconds = _run_seconds(instance, run_ids)
+    print(f"  profile: {output}")
+    return Command(seconds, run_seconds, len(run_ids), 0.0)
+
+
+def _print_runs(label: str, runs: list[DayRun]) -> None:
+    for number, run in enumerate(runs, start=1):
+        steps = ", ".join(f"{step} {seconds:.2f}" for step, seconds in run.steps.items())
+        kind = "new day" if number == 1 else "again"
+        print(
+            f"  {label} day run {number} ({kind}): command {run.command.seconds:6.2f} s,"
+            f" run {run.command.run_seconds:5.2f} s, peak RSS {run.command.peak_rss_mb:.0f} MB"
+            f"  [steps: {steps}]"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument(
+        "--history-events",
+        default="100000,1000000",
+        help="comma-separated history sizes in events (default: 100000,1000000)",
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="day runs per history (default 3)")
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="directory for a cProfile of each day run"
+    )
+    parser.add_argument(
+        "--postgres-url", default="", help="admin URL of the server (default: the embedded one)"
+    )
+    args = parser.parse_args(argv)
+    sizes = sorted(int(size) for size in args.history_events.split(","))
+    admin_url = args.postgres_url or embedded_admin_url()
+
+    largest = max(sizes)
+    source_events = max(largest, SOURCE_EVENTS)  # the same day and catalog for every size
+    spec = shape_spec("long", source_events)
+    days = max(LONG_DAYS, round(source_events / 350))
+    spec = replace(spec, days=days + 1, events_per_day=max(1, round(source_events / days)))
+    source, _ = cached_source(spec)
+    all_days = [spec.start + timedelta(days=n) for n in range(spec.days)]
+    extra = all_days[-1]
+    print(
+        f"\n== one more day ({extra}, ~{spec.events_per_day} events) on top of"
+        f" {', '.join(f'{size:,}' for size in sizes)} events of history;"
+        f" {spec.catalog_songs:,} song files"
+    )
+    print(
+        f"date {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores,"
+        f" Dagster {dg.__version__}, Python {platform.python_version()}"
+    )
+    medians: dict[int, float] = {}
+    for size in sizes:
+        history = _history_days(all_days, size, spec.events_per_day)
+        print(f"\nhistory of {size:,} events:")
+        runs = day_runs(admin_url, source, history, extra, args.repeat, args.profile)
+        _print_runs(f"{size:,}", runs)
+        medians[size] = statistics.median(run.command.run_seconds for run in runs)
+        print(
+            f"  median of {len(runs)}: run {medians[size]:.2f} s, command"
+            f" {statistics.median(run.command.seconds for run in runs):.2f} s"
+        )
+    if len(sizes) > 1:
+        smallest = min(sizes)
+        print(
+            f"\nrun on {largest:,} / run on {smallest:,} (medians):"
+            f" {medians[largest] / medians[smallest]:.2f}"
+        )
+    print("\ntargets: the day's run <= 2 s on 1M events, and within 20% of the same on 100k")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
