@@ -30,7 +30,7 @@ import psycopg
 from psycopg import sql as pgsql
 
 from benchmarks.full_build import cached_source, embedded_admin_url, fresh_database, shape_spec
-from sparkify_assets.lib.warehouse import WAREHOUSE_TABLES
+from sparkify_assets.warehouse.tables import WAREHOUSE_TABLES
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=UserWarning)
@@ -50,8 +50,8 @@ def _resources(url: str, source: Path, backup_url: str, endpoint: str) -> dict[s
 
 
 def _build(url: str, source: str, days: list[date]) -> None:
+    from sparkify_assets.commands.build import build_warehouse
     from sparkify_assets.definitions import defs
-    from sparkify_assets.warehouse_build import build_warehouse
 
     outcome = build_warehouse(
         defs, resources=_resources(url, Path(source), "", ""), log_dates=days, log_level="WARNING"
@@ -180,7 +180,7 @@ def run(events: int, admin_url: str, use_s3: bool) -> None:
 
 
 def _size(backup_url: str, endpoint: str, scratch: Path) -> tuple[int, int]:
-    from sparkify_assets.lib.backup_location import open_backup_location
+    from sparkify_assets.warehouse.backup.location import open_backup_location
 
     location = open_backup_location(backup_url, endpoint_url=endpoint or None)
     parquet = [o for o in location.list("") if o.key.endswith(".parquet")]

@@ -25,10 +25,10 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from benchmarks.full_build import embedded_admin_url, fresh_database
-from sparkify_assets.lib.load_window import LoadWindow
-from sparkify_assets.lib.postgres_warehouse import PostgresWarehouse
-from sparkify_assets.lib.source_layout import log_key_for
-from sparkify_assets.lib.source_tree import LocalSourceTree
+from sparkify_assets.source.layout import log_key_for
+from sparkify_assets.source.local_tree import LocalSourceTree
+from sparkify_assets.warehouse.load_window import LoadWindow
+from sparkify_assets.warehouse.postgres.engine import PostgresWarehouse
 
 DAY = date(2018, 11, 5)
 SONG_KEY = "song_data/A/A/A/TRAAAHUGE0000001.json"

@@ -39,17 +39,18 @@ import orjson
 import psycopg
 from psycopg import sql as pgsql
 
+from sparkify_assets.commands.build import RunSummary, build_warehouse
 from sparkify_assets.definitions import defs
+from sparkify_assets.defs.asset_groups import LOG_DATE_ASSETS
 from sparkify_assets.defs.backup_resource import BackupResource
 from sparkify_assets.defs.resources import SourceResource, WarehouseResource
-from sparkify_assets.lib.embedded_postgres import EmbeddedPostgres
-from sparkify_assets.lib.load_window import LoadWindow
-from sparkify_assets.lib.postgres_warehouse import PostgresWarehouse
-from sparkify_assets.lib.project_home import sparkify_home
-from sparkify_assets.lib.sample_data import SampleSpec, write_sample_source
-from sparkify_assets.lib.sql_files import statement
-from sparkify_assets.lib.warehouse import transform_statements
-from sparkify_assets.warehouse_build import LOG_DATE_ASSETS, RunSummary, build_warehouse
+from sparkify_assets.sample_data.generator import SampleSpec, write_sample_source
+from sparkify_assets.settings.project_home import sparkify_home
+from sparkify_assets.warehouse.interface import transform_statements
+from sparkify_assets.warehouse.load_window import LoadWindow
+from sparkify_assets.warehouse.postgres.embedded_server import EmbeddedPostgres
+from sparkify_assets.warehouse.postgres.engine import PostgresWarehouse
+from sparkify_assets.warehouse.sql_files import statement
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=UserWarning)

@@ -36,8 +36,8 @@ from pathlib import Path
 import dagster as dg
 
 from benchmarks.full_build import cached_source, floor_build, fresh_database, shape_spec
-from sparkify_assets.lib.embedded_postgres import EmbeddedPostgres
-from sparkify_assets.warehouse_build import CATALOG_ASSETS, LOG_DATE_ASSETS
+from sparkify_assets.defs.asset_groups import CATALOG_ASSETS, LOG_DATE_ASSETS
+from sparkify_assets.warehouse.postgres.embedded_server import EmbeddedPostgres
 
 SPARKIFY = str(Path(sys.executable).parent / "sparkify")
 MODULE = ["-m", "sparkify_assets.definitions"]

@@ -30,7 +30,7 @@ import dagster as dg
 
 
 def _log_keys(count: int) -> list[str]:
-    from sparkify_assets.lib.source_layout import log_key_for
+    from sparkify_assets.source.layout import log_key_for
 
     first, today = date(2018, 11, 1), datetime.now(UTC).date()
     days = [first + timedelta(days=n) for n in range((today - first).days + 1)][:count]
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     from sparkify_assets.definitions import defs
     from sparkify_assets.defs.resources import SourceResource
     from sparkify_assets.defs.source_sensors import log_data_sensor
-    from sparkify_assets.lib.source_layout import log_key_for
+    from sparkify_assets.source.layout import log_key_for
 
     write: Callable[[str], None] | None = None
     if args.url:

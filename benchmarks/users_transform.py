@@ -30,12 +30,12 @@ from benchmarks.full_build import (
     embedded_admin_url,
     fresh_database,
 )
-from sparkify_assets.lib.load_window import LoadWindow
-from sparkify_assets.lib.postgres_warehouse import PostgresWarehouse
-from sparkify_assets.lib.sample_data import SampleSpec
-from sparkify_assets.lib.source_tree import LocalSourceTree
-from sparkify_assets.lib.sql_files import load_file
-from sparkify_assets.lib.warehouse import transform_statements
+from sparkify_assets.sample_data.generator import SampleSpec
+from sparkify_assets.source.local_tree import LocalSourceTree
+from sparkify_assets.warehouse.interface import transform_statements
+from sparkify_assets.warehouse.load_window import LoadWindow
+from sparkify_assets.warehouse.postgres.engine import PostgresWarehouse
+from sparkify_assets.warehouse.sql_files import load_file
 
 FORMS = {
     "correlated": "postgres/transform/users",  # the per-engine variant

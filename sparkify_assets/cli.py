@@ -2,7 +2,7 @@
 stop the embedded PostgreSQL server.
 
 Every command that uses Dagster uses the project's own instance (``$SPARKIFY_HOME/dagster_home``,
-storage on PostgreSQL; see ``lib/dagster_instance.py``): ``build``'s runs show in the UI that
+storage on PostgreSQL; see ``instance/project_instance.py``): ``build``'s runs show in the UI that
 ``dev`` starts, and the sensors ``dev``/``daemon`` run remember what they have seen.
 
 A configuration or connection problem ends in one line naming the setting and the fix, exit
@@ -20,19 +20,20 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sparkify_assets.lib.dagster_instance import (
+from sparkify_assets.instance.project_instance import (
     InstanceSettingError,
     instance_environment,
     prepare_instance,
 )
-from sparkify_assets.lib.setting_problems import SettingProblem, reported_source_problems
+from sparkify_assets.settings.problems import SettingProblem
+from sparkify_assets.source.problems import reported_source_problems
 
 # Dagster and the definitions are imported where used: `sparkify dev`, `daemon` and `dagster`
 # replace this process with a Dagster program, which imports them itself (seconds per command).
 if TYPE_CHECKING:
     import dagster as dg
 
-    from sparkify_assets.warehouse_build import BuildOutcome
+    from sparkify_assets.commands.build import BuildOutcome
 
 EXIT_FAILED = 1  # a run or an error-severity check failed
 EXIT_SETTING = 2  # a setting is wrong or a service is unreachable: the message says which
@@ -92,7 +93,7 @@ def instance(_: argparse.Namespace) -> int:
 def _print_checks(outcome: BuildOutcome) -> None:
     import dagster as dg
 
-    from sparkify_assets.warehouse_build import FRESHNESS_CHECK
+    from sparkify_assets.defs.freshness_checks import CHECK_NAME as FRESHNESS_CHECK
 
     evaluations = outcome.check_evaluations
     tally = Counter(
@@ -127,8 +128,8 @@ def _print_summary(outcome: BuildOutcome, warehouse: Any, seconds: float) -> int
                 print(f"  run {run.run_id} failed: see the Dagster event log above")
         _print_checks(outcome)
         return EXIT_FAILED
-    from sparkify_assets.lib.load_window import LoadWindow
-    from sparkify_assets.warehouse_build import STAR_TABLES
+    from sparkify_assets.defs.asset_groups import TABLE_ASSETS
+    from sparkify_assets.warehouse.load_window import LoadWindow
 
     print(f"Sparkify warehouse built in {seconds:.1f} s ({len(outcome.runs)} Dagster runs)")
     if outcome.log_dates:
@@ -138,7 +139,7 @@ def _print_summary(outcome: BuildOutcome, warehouse: Any, seconds: float) -> int
         )
     with warehouse.open() as connection:
         print(f"\n{'table':<16}{'rows':>12}")
-        for table in (*STAR_TABLES, "load_quarantine"):
+        for table in (*TABLE_ASSETS, "load_quarantine"):
             print(f"{table:<16}{connection.row_count(table, LoadWindow.all_dates()):>12,}")
     _print_checks(outcome)
     return 0 if outcome.succeeded else EXIT_FAILED
@@ -146,9 +147,9 @@ def _print_summary(outcome: BuildOutcome, warehouse: Any, seconds: float) -> int
 
 def build(args: argparse.Namespace) -> int:
     """Materializes every asset and prints rows per table and check outcomes."""
+    from sparkify_assets.commands.build import build_warehouse, initialized_resource
+    from sparkify_assets.commands.upgrade import require_current_schema
     from sparkify_assets.definitions import defs
-    from sparkify_assets.warehouse_build import build_warehouse, initialized_resource
-    from sparkify_assets.warehouse_upgrade import require_current_schema
 
     resources = defs.resources or {}
     source = initialized_resource(resources["source"])
@@ -196,8 +197,8 @@ def migrate(_: argparse.Namespace) -> int:
     """Upgrades the warehouse's tables in place to this release's schema version (no row lost),
     and the Dagster instance (as `dagster instance migrate`): the one DAGSTER_HOME names, else the
     project's own."""
+    from sparkify_assets.commands.upgrade import migrate_dagster_instance, migrate_warehouse
     from sparkify_assets.definitions import defs
-    from sparkify_assets.warehouse_upgrade import migrate_dagster_instance, migrate_warehouse
 
     migrate_warehouse(defs, print)
     if not os.environ.get("DAGSTER_HOME"):
@@ -208,8 +209,8 @@ def migrate(_: argparse.Namespace) -> int:
 
 def stop_postgres(_: argparse.Namespace) -> int:
     """Stops the embedded PostgreSQL server (it is left running between runs on purpose)."""
-    from sparkify_assets.lib.embedded_postgres import stop_embedded_postgres
-    from sparkify_assets.lib.project_home import sparkify_home
+    from sparkify_assets.settings.project_home import sparkify_home
+    from sparkify_assets.warehouse.postgres.embedded_server import stop_embedded_postgres
 
     stopped = stop_embedded_postgres()
     print("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
@@ -224,7 +225,7 @@ def stop_postgres(_: argparse.Namespace) -> int:
 
 def generate(arguments: list[str]) -> int:
     """Writes sample data in the source layout (`sparkify generate --help` lists the options)."""
-    from sparkify_assets.lib.sample_data import main as generate_main
+    from sparkify_assets.sample_data.generator import main as generate_main
 
     return generate_main(arguments)
 
@@ -232,7 +233,7 @@ def generate(arguments: list[str]) -> int:
 def redshift_smoke(args: argparse.Namespace) -> int:
     """Runs every kind of Redshift statement once on a tiny data set in a scratch schema and
     prints each one's outcome (docs/redshift_first_run.md)."""
-    from sparkify_assets.lib.redshift_smoke import run_smoke, settings_from_environment
+    from sparkify_assets.warehouse.redshift.smoke import run_smoke, settings_from_environment
 
     try:
         settings = settings_from_environment(os.environ)

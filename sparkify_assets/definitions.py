@@ -25,7 +25,7 @@ from sparkify_assets.defs.resources import SourceResource, WarehouseResource
 from sparkify_assets.defs.restore_job import warehouse_restore
 from sparkify_assets.defs.source_sensors import log_data_sensor, song_data_sensor
 from sparkify_assets.defs.star_schema_automation import star_schema_automation_sensor
-from sparkify_assets.lib.environment import (
+from sparkify_assets.settings.environment import (
     deployment_mode_at_load,
     env_int_setting,
     env_setting,

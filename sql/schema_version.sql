@@ -1,5 +1,5 @@
 -- The warehouse's schema version: one row per version applied (by the first build, or by
--- `sparkify migrate`). The code knows the version it expects (lib/schema_versions.py); a warehouse
+-- `sparkify migrate`). The code knows the version it expects (warehouse/schema_versions.py); a warehouse
 -- at another version is refused until `sparkify migrate` brings it there. Same SQL on both engines.
 
 -- name: create_table

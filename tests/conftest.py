@@ -19,7 +19,7 @@ from psycopg import sql as pgsql
 
 from sparkify_assets.defs.backup_resource import BackupResource
 from sparkify_assets.defs.resources import SourceResource, WarehouseResource
-from sparkify_assets.lib.sample_data import SampleSpec, write_sample_source
+from sparkify_assets.sample_data.generator import SampleSpec, write_sample_source
 
 # The fixtures of a real S3 server (moto) and of the Redshift engine against PostgreSQL, for every
 # test module that names them.
@@ -45,14 +45,17 @@ def _instance_environment_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An admin URL of a real PostgreSQL server: ``SPARKIFY_TEST_POSTGRES_URL`` if set, else the
-    project's embedded server (``lib/embedded_postgres.py``) for a temporary sparkify home,
+    project's embedded server (``warehouse/postgres/embedded_server.py``) for a temporary sparkify home,
     removed afterwards. Its URLs hold no password: libpq reads it from a 0600 passfile named by
     ``PGPASSFILE`` (inherited by the processes that tests start)."""
     external = os.environ.get("SPARKIFY_TEST_POSTGRES_URL")
     if external:
         yield external
         return
-    from sparkify_assets.lib.embedded_postgres import EmbeddedPostgres, write_private_file
+    from sparkify_assets.warehouse.postgres.embedded_server import (
+        EmbeddedPostgres,
+        write_private_file,
+    )
 
     home = Path(tempfile.mkdtemp(prefix="sparkify-test-home-"))
     server = EmbeddedPostgres.for_home(home)

@@ -11,7 +11,7 @@ import pytest
 
 from sparkify_assets.definitions import defs
 from sparkify_assets.defs import analytics_automation
-from sparkify_assets.defs.analytics_assets import ANALYTICS_GROUP
+from sparkify_assets.defs.asset_groups import ANALYTICS_GROUP
 
 ANALYTICS = sorted(
     key.to_user_string()

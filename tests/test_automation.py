@@ -13,13 +13,17 @@ import dagster as dg
 import pytest
 
 from sparkify_assets.definitions import defs
-from sparkify_assets.defs.log_date_partitions import log_date_partitions
+from sparkify_assets.defs.asset_groups import CATALOG_ASSETS
+from sparkify_assets.defs.log_date_partitions import (
+    contiguous_ranges,
+    log_date_partitions,
+    partition_range_tags,
+)
 from sparkify_assets.defs.resources import SourceResource
-from sparkify_assets.defs.source_sensors import CATALOG_ASSETS, log_data_sensor, song_data_sensor
+from sparkify_assets.defs.source_sensors import log_data_sensor, song_data_sensor
 from sparkify_assets.defs.star_schema_automation import rebuild_after_upstream_change
-from sparkify_assets.lib.sample_data import SampleSpec, write_sample_source
-from sparkify_assets.lib.source_layout import log_key_for
-from sparkify_assets.warehouse_build import contiguous_ranges, partition_range_tags
+from sparkify_assets.sample_data.generator import SampleSpec, write_sample_source
+from sparkify_assets.source.layout import log_key_for
 from tests.conftest import resources_for
 from tests.reference_warehouse import reference_warehouse
 from tests.support.s3_server import (

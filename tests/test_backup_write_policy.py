@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from sparkify_assets.lib.redshift_cluster_spec import (
+from sparkify_assets.cluster.spec import (
     S3ReadAccess,
     infra_directory,
     render_permission_policy,

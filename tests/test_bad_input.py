@@ -13,7 +13,7 @@ import pytest
 from sparkify_assets.definitions import defs
 from sparkify_assets.defs.backup_resource import BackupResource
 from sparkify_assets.defs.resources import SourceResource, WarehouseResource
-from sparkify_assets.lib.event_records import DUPLICATE_REASON, EventFileParser
+from sparkify_assets.records.events import DUPLICATE_REASON, EventFileParser
 from tests.messy_source import BAD_EVENT_LINES, DAY, write_messy_source
 
 INSTANCE = dg.DagsterInstance.ephemeral()

@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 
 from sparkify_assets.definitions import defs
-from sparkify_assets.warehouse_build import STAR_TABLES
+from sparkify_assets.defs.asset_groups import TABLE_ASSETS
 from tests.conftest import SMALL_SPEC
 from tests.reference_warehouse import reference_warehouse
 from tests.warehouse_state import assert_matches_reference
@@ -125,7 +125,7 @@ def test_sparkify_build_prints_the_summary(
         [
             k
             for k in defs.resolve_asset_graph().asset_check_keys
-            if k.asset_key.to_user_string() in STAR_TABLES
+            if k.asset_key.to_user_string() in TABLE_ASSETS
         ]
     )
     assert f"asset checks: {table_checks} passed, 0 warned, 0 failed" in build.stdout

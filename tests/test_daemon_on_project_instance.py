@@ -24,8 +24,8 @@ import pytest
 from dagster._core.execution.backfill import BulkActionStatus
 from dagster._core.scheduler.instigation import InstigatorTick, TickStatus
 
-from sparkify_assets.lib.sample_data import SampleSpec, write_sample_source
-from sparkify_assets.lib.source_layout import log_key_for
+from sparkify_assets.sample_data.generator import SampleSpec, write_sample_source
+from sparkify_assets.source.layout import log_key_for
 from tests.reference_warehouse import reference_warehouse
 from tests.support.s3_server import (  # noqa: F401 (fixtures)
     S3Bucket,
@@ -276,7 +276,7 @@ def test_no_check_is_partitioned() -> None:
 _LIST_INSTANCE = """
 import json
 import dagster as dg
-from sparkify_assets.lib.dagster_instance import prepare_instance
+from sparkify_assets.instance.project_instance import prepare_instance
 with dg.DagsterInstance.from_config(str(prepare_instance())) as instance:
     print(json.dumps({
         "runs": [r.run_id for r in instance.get_runs()],
@@ -288,8 +288,8 @@ with dg.DagsterInstance.from_config(str(prepare_instance())) as instance:
 def test_the_instance_storage_survives_a_restart_of_the_embedded_server(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from sparkify_assets.lib.dagster_instance import prepare_instance
-    from sparkify_assets.lib.embedded_postgres import EmbeddedPostgres
+    from sparkify_assets.instance.project_instance import prepare_instance
+    from sparkify_assets.warehouse.postgres.embedded_server import EmbeddedPostgres
 
     # Not under pytest's tmp_path (see conftest: the server may run as another user).
     home = Path(tempfile.mkdtemp(prefix="sparkify-instance-"))

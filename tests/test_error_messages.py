@@ -20,11 +20,12 @@ import redshift_connector
 from sparkify_assets.definitions import defs
 from sparkify_assets.defs.resources import SourceResource
 from sparkify_assets.defs.source_sensors import log_data_sensor, song_data_sensor
-from sparkify_assets.lib.postgres_warehouse import _can_heal
-from sparkify_assets.lib.redshift_warehouse import _error_from_driver
-from sparkify_assets.lib.schema_versions import CURRENT_VERSION
-from sparkify_assets.lib.setting_problems import SettingProblem, postgres_connect_problem
-from sparkify_assets.lib.sql_files import statement
+from sparkify_assets.settings.problems import SettingProblem
+from sparkify_assets.warehouse.postgres.connect_problems import postgres_connect_problem
+from sparkify_assets.warehouse.postgres.engine import _can_heal
+from sparkify_assets.warehouse.redshift.errors import error_from_driver
+from sparkify_assets.warehouse.schema_versions import CURRENT_VERSION
+from sparkify_assets.warehouse.sql_files import statement
 from tests.conftest import resources_for
 from tests.support.s3_server import (
     S3Bucket,
@@ -237,7 +238,7 @@ def test_both_engines_retry_the_same_sqlstates(sqlstate: str, can_heal: bool) ->
     redshift = redshift_connector.ProgrammingError({"C": sqlstate, "M": "m"})
 
     assert _can_heal(postgres) is can_heal
-    assert _error_from_driver("k", redshift, ()).retryable is can_heal
+    assert error_from_driver("k", redshift, ()).retryable is can_heal
 
 
 def test_a_sensor_skips_with_the_message_instead_of_failing(tmp_path: Path) -> None:

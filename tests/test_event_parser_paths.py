@@ -16,8 +16,8 @@ from typing import Any
 import msgspec
 import pytest
 
-from sparkify_assets.lib import event_records
-from sparkify_assets.lib.event_records import EVENT_FIELDS, TEXT_LIMITS, EventFileParser
+from sparkify_assets.records import events as event_records
+from sparkify_assets.records.events import EVENT_FIELDS, TEXT_LIMITS, EventFileParser
 from tests.messy_source import BAD_EVENT_LINES, DAY_MS, event, line
 
 DAY = date(2018, 11, 5)

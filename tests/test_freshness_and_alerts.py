@@ -16,6 +16,8 @@ import boto3
 import dagster as dg
 import pytest
 
+from sparkify_assets.alerts.delivery import Alert, deliver
+from sparkify_assets.commands.build import build_warehouse
 from sparkify_assets.definitions import defs
 from sparkify_assets.defs.failure_alerts import (
     AlertResource,
@@ -28,9 +30,7 @@ from sparkify_assets.defs.freshness_checks import (
     freshness_checks,
     freshness_checks_job,
 )
-from sparkify_assets.lib.alert_delivery import Alert, deliver
-from sparkify_assets.lib.log_freshness import Freshness, FreshnessLimits
-from sparkify_assets.warehouse_build import build_warehouse
+from sparkify_assets.source.log_freshness import Freshness, FreshnessLimits
 from tests.conftest import SMALL_SPEC, resources_for
 from tests.support.s3_server import s3_environment, s3_server_url  # noqa: F401 (fixtures)
 

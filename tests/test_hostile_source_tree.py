@@ -23,12 +23,13 @@ import pytest
 
 from sparkify_assets.definitions import defs
 from sparkify_assets.defs.resources import SourceResource
-from sparkify_assets.lib.event_records import EventFileParser
-from sparkify_assets.lib.postgres_warehouse import PostgresWarehouse
-from sparkify_assets.lib.quarantine import QUARANTINE_BATCH_RECORDS
-from sparkify_assets.lib.song_records import MAX_SONG_FILE_BYTES
-from sparkify_assets.lib.source_layout import log_key_for
-from sparkify_assets.lib.source_tree import LocalSourceTree, SourceFile, SourceFileRefused
+from sparkify_assets.records.events import EventFileParser
+from sparkify_assets.records.quarantine import QUARANTINE_BATCH_RECORDS
+from sparkify_assets.records.songs import MAX_SONG_FILE_BYTES
+from sparkify_assets.source.layout import log_key_for
+from sparkify_assets.source.local_tree import LocalSourceTree
+from sparkify_assets.source.tree import SourceFile, SourceFileRefused
+from sparkify_assets.warehouse.postgres.engine import PostgresWarehouse
 from tests.conftest import resources_for
 
 DAY = date(2018, 11, 5)

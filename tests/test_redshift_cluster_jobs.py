@@ -34,13 +34,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
-from sparkify_assets.defs.redshift_cluster_jobs import (
-    REDSHIFT_CLUSTER_RESOURCE_KEY,
-    RedshiftClusterAwsResource,
-    redshift_cluster_jobs,
-    redshift_cluster_resources,
-)
-from sparkify_assets.lib.redshift_cluster_operations import (
+from sparkify_assets.cluster.operations import (
     ClusterAwsClients,
     RedshiftClusterError,
     RedshiftClusterLifecycle,
@@ -49,7 +43,7 @@ from sparkify_assets.lib.redshift_cluster_operations import (
     cluster_create_request,
     master_password_problems,
 )
-from sparkify_assets.lib.redshift_cluster_spec import (
+from sparkify_assets.cluster.spec import (
     SPEC_PATH_ENV_VAR,
     AccountContext,
     RedshiftClusterSpecError,
@@ -57,6 +51,12 @@ from sparkify_assets.lib.redshift_cluster_spec import (
     infra_directory,
     load_redshift_cluster_spec,
     render_permission_policy,
+)
+from sparkify_assets.defs.redshift_cluster_jobs import (
+    REDSHIFT_CLUSTER_RESOURCE_KEY,
+    RedshiftClusterAwsResource,
+    redshift_cluster_jobs,
+    redshift_cluster_resources,
 )
 from tests.support import moto_redshift_additions
 
@@ -383,7 +383,7 @@ def test_up_creates_an_encrypted_private_four_node_cluster_with_a_read_only_role
         5439,
         "/sparkify",
     )
-    from sparkify_assets.lib.redshift_warehouse import RedshiftTarget  # the warehouse's parser
+    from sparkify_assets.warehouse.redshift.connection import RedshiftTarget
 
     target = RedshiftTarget.from_url(metadata["warehouse_url"])
     assert (target.host, target.port, target.database, target.user) == (
@@ -940,7 +940,7 @@ def test_spec_location_checkout_then_environment(
 def test_spec_location_in_an_installed_wheel(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Installed, the module sits in site-packages/sparkify_assets/lib/ with no infra/ two levels
+    """Installed, the module sits in site-packages/sparkify_assets/cluster/ with no infra/ two levels
     up; the wheel carries infra/ as sparkify_assets/_infra (pyproject's force-include)."""
     package = tmp_path / "site-packages" / "sparkify_assets"
     (package / "lib").mkdir(parents=True)
@@ -1179,11 +1179,11 @@ def test_the_etl_user_statements_parse_and_stay_within_their_privileges() -> Non
     import sqlglot
     from sqlglot import exp
 
-    from sparkify_assets.lib.redshift_etl_user import (
+    from sparkify_assets.cluster.etl_user import (
         etl_user_statements,
         table_takeover_statements,
     )
-    from sparkify_assets.lib.warehouse import WAREHOUSE_TABLES
+    from sparkify_assets.warehouse.tables import WAREHOUSE_TABLES
 
     spec = load_redshift_cluster_spec(SHIPPED_SPEC)
     allowed = {"SCHEMA": {"USAGE", "CREATE"}, "DATABASE": {"TEMP"}}
@@ -1223,8 +1223,8 @@ def test_the_etl_user_statements_parse_and_stay_within_their_privileges() -> Non
     ],
 )
 def test_the_etl_user_sql_takes_plain_identifiers_only(name: str, value: str) -> None:
-    from sparkify_assets.lib.redshift_etl_user import ETL_USER_SQL_FILE, render_identifiers
-    from sparkify_assets.lib.sql_files import load_file
+    from sparkify_assets.cluster.etl_user import ETL_USER_SQL_FILE, render_identifiers
+    from sparkify_assets.warehouse.sql_files import load_file
 
     names = {"etl_user": ETL_USER, "schema": "public", "database": "sparkify", "table": "songs"}
     sql = load_file(ETL_USER_SQL_FILE)["take_over_table"]

@@ -12,11 +12,12 @@ import pytest
 from psycopg import sql as pgsql
 
 from sparkify_assets.cli import main
-from sparkify_assets.lib.redshift_smoke import run_smoke, settings_from_environment
-from sparkify_assets.lib.redshift_warehouse import RedshiftWarehouse, StatementObserver
-from sparkify_assets.lib.schema_versions import VERSION_TABLE
-from sparkify_assets.lib.warehouse import WAREHOUSE_TABLES
-from sparkify_assets.lib.warehouse_connection import WarehouseSettings
+from sparkify_assets.warehouse.redshift.engine import RedshiftWarehouse
+from sparkify_assets.warehouse.redshift.session import StatementObserver
+from sparkify_assets.warehouse.redshift.smoke import run_smoke, settings_from_environment
+from sparkify_assets.warehouse.schema_versions import VERSION_TABLE
+from sparkify_assets.warehouse.settings import WarehouseSettings
+from sparkify_assets.warehouse.tables import WAREHOUSE_TABLES
 from tests.support.redshift_copy_emulation import (
     Database,
     EmulatedCopyWarehouse,

@@ -22,9 +22,10 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 from sqlglot.optimizer.scope import traverse_scope
 
-from sparkify_assets.lib import event_records, song_records
-from sparkify_assets.lib.backup_datasets import ALL_DATASETS, BACKED_UP_TABLES, BackupPart
-from sparkify_assets.lib.redshift_warehouse import (
+from sparkify_assets.records import events as event_records
+from sparkify_assets.records import songs as song_records
+from sparkify_assets.warehouse.backup.datasets import ALL_DATASETS, BACKED_UP_TABLES, BackupPart
+from sparkify_assets.warehouse.redshift.statement_rendering import (
     render_copy,
     render_lock,
     render_schema,
@@ -34,8 +35,13 @@ from sparkify_assets.lib.redshift_warehouse import (
     render_unload,
     unload_query_literal,
 )
-from sparkify_assets.lib.sql_files import SqlStatement, all_statement_files, load_file, sql_root
-from sparkify_assets.lib.warehouse import WAREHOUSE_TABLES
+from sparkify_assets.warehouse.sql_files import (
+    SqlStatement,
+    all_statement_files,
+    load_file,
+    sql_root,
+)
+from sparkify_assets.warehouse.tables import WAREHOUSE_TABLES
 
 # The statement files the Redshift engine may run: every file but the PostgreSQL engine's own
 # (sql/redshift/, and the shared staging/, transform/, checks/, comments/, row_counts, catalog, ...).
@@ -286,8 +292,9 @@ def test_every_parameter_has_a_sample() -> None:
 
 def test_engine_statements_referenced_in_code_exist() -> None:
     """Every ``statement("redshift/...")`` the engine names is in the SQL files."""
-    source = Path(__file__).parents[1] / "sparkify_assets/lib/redshift_warehouse.py"
-    keys = set(re.findall(r'statement\("([a-z_/]+\.[a-z_]+)"\)', source.read_text()))
+    engine = Path(__file__).parents[1] / "sparkify_assets/warehouse/redshift"
+    source = "".join(path.read_text() for path in sorted(engine.glob("*.py")))
+    keys = set(re.findall(r'statement\("([a-z_/]+\.[a-z_]+)"\)', source))
     assert keys, "no statement keys found"
     known = {sql.key for sql in file_statements()}
     assert keys <= known, sorted(keys - known)
@@ -582,7 +589,7 @@ def test_star_text_columns_hold_their_source(table: str, column: str, limit: int
 
 
 def test_quarantine_raw_text_holds_the_kept_characters() -> None:
-    from sparkify_assets.lib.quarantine import RAW_TEXT_LIMIT
+    from sparkify_assets.records.quarantine import RAW_TEXT_LIMIT
 
     columns = table_columns(redshift_create("load_quarantine"))
     assert varchar_size(columns["raw_text"]) == 4 * RAW_TEXT_LIMIT  # UTF-8: up to 4 bytes each

@@ -17,23 +17,21 @@ import dagster as dg
 import psycopg
 import pytest
 
-from sparkify_assets.lib.asset_results import run_table_checks
-from sparkify_assets.lib.load_window import LoadWindow
-from sparkify_assets.lib.postgres_warehouse import PostgresWarehouse
-from sparkify_assets.lib.redshift_warehouse import (
-    RedshiftError,
-    RedshiftLoadRejected,
-    RedshiftTarget,
-    RedshiftWarehouse,
-    connect_arguments,
-)
-from sparkify_assets.lib.sample_data import SampleSpec, write_sample_source
-from sparkify_assets.lib.schema_versions import CURRENT_VERSION, SchemaVersionMismatch
-from sparkify_assets.lib.setting_problems import SettingProblem
-from sparkify_assets.lib.source_tree import LocalSourceTree
-from sparkify_assets.lib.sql_files import SqlStatement, statement
-from sparkify_assets.lib.warehouse import WAREHOUSE_TABLES, transform_statements
-from sparkify_assets.lib.warehouse_connection import WarehouseSettings, connect_warehouse
+from sparkify_assets.sample_data.generator import SampleSpec, write_sample_source
+from sparkify_assets.settings.problems import SettingProblem
+from sparkify_assets.source.local_tree import LocalSourceTree
+from sparkify_assets.warehouse.check_results import run_table_checks
+from sparkify_assets.warehouse.engine_choice import connect_warehouse
+from sparkify_assets.warehouse.interface import transform_statements
+from sparkify_assets.warehouse.load_window import LoadWindow
+from sparkify_assets.warehouse.postgres.engine import PostgresWarehouse
+from sparkify_assets.warehouse.redshift.connection import RedshiftTarget, connect_arguments
+from sparkify_assets.warehouse.redshift.engine import RedshiftWarehouse
+from sparkify_assets.warehouse.redshift.errors import RedshiftError, RedshiftLoadRejected
+from sparkify_assets.warehouse.schema_versions import CURRENT_VERSION, SchemaVersionMismatch
+from sparkify_assets.warehouse.settings import WarehouseSettings
+from sparkify_assets.warehouse.sql_files import SqlStatement, statement
+from sparkify_assets.warehouse.tables import WAREHOUSE_TABLES
 from tests.support.log_events import log_event
 from tests.support.redshift_copy_emulation import (
     BUCKET_URL,

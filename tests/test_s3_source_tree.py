@@ -9,16 +9,17 @@ import dagster as dg
 import pytest
 from botocore.exceptions import ClientError
 
+from sparkify_assets.commands.build import build_warehouse
 from sparkify_assets.definitions import defs
 from sparkify_assets.defs.resources import SourceResource
-from sparkify_assets.lib.s3_source_tree import (
+from sparkify_assets.source.local_tree import LocalSourceTree
+from sparkify_assets.source.s3_tree import (
     S3SourceTree,
     SourceAccessDenied,
     SourceBucketMissing,
     split_s3_url,
 )
-from sparkify_assets.lib.source_tree import LocalSourceTree, SourceFileMissing
-from sparkify_assets.warehouse_build import build_warehouse
+from sparkify_assets.source.tree import SourceFileMissing
 from tests.conftest import resources_for
 from tests.reference_warehouse import reference_warehouse
 from tests.support.locked_versions import holds_for

@@ -17,8 +17,8 @@ import pytest
 from sparkify_assets.definitions import defs
 from sparkify_assets.defs.resources import SourceResource, WarehouseResource
 from sparkify_assets.defs.source_sensors import log_data_sensor, song_data_sensor
-from sparkify_assets.lib import deployment_mode as modes
-from sparkify_assets.lib.sample_data import SampleSpec, write_sample_source
+from sparkify_assets.sample_data.generator import SampleSpec, write_sample_source
+from sparkify_assets.settings import deployment_mode as modes
 from tests.conftest import SMALL_SPEC, resources_for
 
 REFUSAL = "SPARKIFY_SOURCE_URL is not set"
@@ -205,7 +205,7 @@ def test_concurrent_first_runs_create_a_new_schema_once(warehouse_url: str) -> N
     from concurrent.futures import ThreadPoolExecutor
     from threading import Barrier
 
-    from sparkify_assets.lib.postgres_warehouse import PostgresWarehouse
+    from sparkify_assets.warehouse.postgres.engine import PostgresWarehouse
 
     start = Barrier(4)
 

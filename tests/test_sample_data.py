@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from sparkify_assets.lib.sample_data import (
+from sparkify_assets.sample_data.generator import (
     EVENT_FIELDS,
     SampleSpec,
     SampleSummary,
@@ -151,7 +151,7 @@ def test_output_does_not_depend_on_hash_seed(tmp_path: Path) -> None:
         environment = {**os.environ, "PYTHONHASHSEED": hash_seed}
         out = str(tmp_path / hash_seed)
         subprocess.run(
-            [sys.executable, "-m", "sparkify_assets.lib.sample_data", "--out", out, *args],
+            [sys.executable, "-m", "sparkify_assets.sample_data.generator", "--out", out, *args],
             check=True,
             capture_output=True,
             env=environment,

@@ -136,7 +136,7 @@ def test_failing_runs_of_every_kind_leak_no_secret(
     console, the compute logs and the run storage. Every kind of failing run here; the password
     (and the embedded server's generated one) must appear in none of the outputs, nothing the
     Dagster instance stored, nor the embedded server's log."""
-    from sparkify_assets.lib.embedded_postgres import EmbeddedPostgres
+    from sparkify_assets.warehouse.postgres.embedded_server import EmbeddedPostgres
     from tests.conftest import new_database
 
     dagster_home = tmp_path / "dagster_home"

@@ -15,18 +15,19 @@ import dagster as dg
 import psycopg
 import pytest
 
+from sparkify_assets.commands.build import build_warehouse
 from sparkify_assets.definitions import defs
+from sparkify_assets.defs.asset_groups import CATALOG_ASSETS
 from sparkify_assets.defs.resources import SourceResource
-from sparkify_assets.defs.source_sensors import CATALOG_ASSETS, log_data_sensor, song_data_sensor
-from sparkify_assets.lib.sample_data import SampleSpec, write_sample_source
-from sparkify_assets.lib.source_change_cursors import (
+from sparkify_assets.defs.source_sensors import log_data_sensor, song_data_sensor
+from sparkify_assets.sample_data.generator import SampleSpec, write_sample_source
+from sparkify_assets.source.change_cursors import (
     SETTLE_SECONDS,
     LogFileCursor,
     LogTick,
     ObservedFile,
 )
-from sparkify_assets.lib.source_layout import log_key_for
-from sparkify_assets.warehouse_build import build_warehouse
+from sparkify_assets.source.layout import log_key_for
 from tests.conftest import resources_for
 from tests.reference_warehouse import reference_warehouse
 from tests.support.s3_server import (

@@ -13,13 +13,14 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from sparkify_assets.commands.build import build_warehouse
 from sparkify_assets.definitions import defs
-from sparkify_assets.lib.asset_results import run_table_checks
-from sparkify_assets.lib.event_records import EVENT_COLUMNS
-from sparkify_assets.lib.load_window import LoadWindow
-from sparkify_assets.lib.postgres_warehouse import PostgresSession
-from sparkify_assets.lib.sql_files import load_file
-from sparkify_assets.warehouse_build import FRESHNESS_CHECK, build_warehouse
+from sparkify_assets.defs.freshness_checks import CHECK_NAME as FRESHNESS_CHECK
+from sparkify_assets.records.events import EVENT_COLUMNS
+from sparkify_assets.warehouse.check_results import run_table_checks
+from sparkify_assets.warehouse.load_window import LoadWindow
+from sparkify_assets.warehouse.postgres.engine import PostgresSession
+from sparkify_assets.warehouse.sql_files import load_file
 from tests.conftest import SMALL_SPEC, new_database, resources_for
 
 WINDOW = LoadWindow(

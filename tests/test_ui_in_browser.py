@@ -27,8 +27,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from sparkify_assets.commands.build import build_warehouse
 from sparkify_assets.definitions import defs
-from sparkify_assets.warehouse_build import build_warehouse
 from tests.conftest import resources_for
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -24,19 +24,20 @@ import pyarrow.parquet as pq
 import pytest
 from psycopg import sql as pgsql
 
+from sparkify_assets.commands.build import build_warehouse
 from sparkify_assets.definitions import defs
 from sparkify_assets.defs.backup_resource import BackupResource
 from sparkify_assets.defs.resources import SourceResource, WarehouseResource
 from sparkify_assets.defs.restore_job import warehouse_restore
-from sparkify_assets.lib.backup_datasets import (
+from sparkify_assets.warehouse.backup.datasets import (
     ALL_DATASETS,
     DAILY_DATASETS,
     SNAPSHOT_DATASETS,
+    BackupError,
     table_parquet_schema,
 )
-from sparkify_assets.lib.warehouse import WAREHOUSE_TABLES
-from sparkify_assets.lib.warehouse_backup import BackupError, RestorePlan
-from sparkify_assets.warehouse_build import build_warehouse
+from sparkify_assets.warehouse.backup.restore_plan import RestorePlan
+from sparkify_assets.warehouse.tables import WAREHOUSE_TABLES
 from tests.conftest import SMALL_SPEC
 from tests.reference_warehouse import reference_warehouse
 from tests.support.s3_server import (

@@ -12,19 +12,15 @@ import dagster as dg
 import psycopg
 import pytest
 
+from sparkify_assets.commands.build import build_warehouse
 from sparkify_assets.definitions import defs
-from sparkify_assets.lib.load_window import LoadWindow
-from sparkify_assets.lib.postgres_warehouse import PostgresWarehouse
-from sparkify_assets.lib.source_layout import log_key_for
-from sparkify_assets.lib.source_tree import open_source_tree
-from sparkify_assets.lib.warehouse import WAREHOUSE_TABLES
-from sparkify_assets.warehouse_build import (
-    CATALOG_ASSETS,
-    LOG_DATE_ASSETS,
-    build_warehouse,
-    contiguous_ranges,
-    partition_range_tags,
-)
+from sparkify_assets.defs.asset_groups import CATALOG_ASSETS, LOG_DATE_ASSETS
+from sparkify_assets.defs.log_date_partitions import contiguous_ranges, partition_range_tags
+from sparkify_assets.source.layout import log_key_for
+from sparkify_assets.source.open_tree import open_source_tree
+from sparkify_assets.warehouse.load_window import LoadWindow
+from sparkify_assets.warehouse.postgres.engine import PostgresWarehouse
+from sparkify_assets.warehouse.tables import WAREHOUSE_TABLES
 from tests.conftest import SMALL_SPEC, resources_for
 from tests.reference_warehouse import reference_warehouse
 from tests.warehouse_state import assert_matches_reference, warehouse_state

@@ -12,9 +12,7 @@ from collections.abc import Callable, Sequence
 
 import dagster as dg
 
-from sparkify_assets.defs.analytics_automation import analytics_refresh
-from sparkify_assets.defs.resources import WarehouseResource
-from sparkify_assets.lib.analytics_charts import (
+from sparkify_assets.analytics.charts import (
     AnswerColumn,
     Row,
     free_vs_paid_chart,
@@ -25,10 +23,12 @@ from sparkify_assets.lib.analytics_charts import (
     top_artists_by_month_chart,
     top_songs_by_month_chart,
 )
-from sparkify_assets.lib.sql_code_references import sql_file_references
-from sparkify_assets.lib.sql_files import SqlStatement, statement
+from sparkify_assets.defs.analytics_automation import analytics_refresh
+from sparkify_assets.defs.asset_groups import ANALYTICS_GROUP
+from sparkify_assets.defs.resources import WarehouseResource
+from sparkify_assets.warehouse.sql_code_references import sql_file_references
+from sparkify_assets.warehouse.sql_files import SqlStatement, statement
 
-ANALYTICS_GROUP = "analytics"
 OWNERS = ["team:analytics"]
 KINDS = {"postgres", "redshift", "matplotlib"}
 

@@ -17,9 +17,10 @@ from sparkify_assets.defs.log_date_partitions import log_date_backfill_policy, l
 from sparkify_assets.defs.resources import WarehouseResource
 from sparkify_assets.defs.retry_policies import warehouse_retry_policy
 from sparkify_assets.defs.star_schema_automation import rebuild_after_upstream_change
-from sparkify_assets.lib.backup_location import BackupLocationError
-from sparkify_assets.lib.load_window import LoadWindow
-from sparkify_assets.lib.warehouse_backup import BackupError, BackupReport, back_up
+from sparkify_assets.warehouse.backup.backup_and_restore import BackupReport, back_up
+from sparkify_assets.warehouse.backup.datasets import BackupError
+from sparkify_assets.warehouse.backup.location import BackupLocationError
+from sparkify_assets.warehouse.load_window import LoadWindow
 
 BACKUP_ASSET = "warehouse_backup"
 ROW_COUNT_CHECK = "row_counts_match_warehouse"
@@ -95,7 +96,6 @@ def warehouse_backup(
     try:
         location = backup.location()
         with warehouse.open() as connection:
-            connection.ensure_tables()
             report = back_up(
                 connection,
                 location,

@@ -5,7 +5,7 @@ import os
 import dagster as dg
 from pydantic import Field
 
-from sparkify_assets.lib.backup_location import BackupLocation, open_backup_location
+from sparkify_assets.warehouse.backup.location import BackupLocation, open_backup_location
 
 BACKUP_URL_VARIABLE = "SPARKIFY_BACKUP_URL"
 

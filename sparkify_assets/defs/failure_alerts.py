@@ -11,10 +11,10 @@ import logging
 import dagster as dg
 from pydantic import Field
 
+from sparkify_assets.alerts.delivery import Alert, AlertDeliveryFailed, deliver
 from sparkify_assets.defs.freshness_checks import CHECK_NAME as FRESHNESS_CHECK
 from sparkify_assets.defs.freshness_checks import freshness_checks_job
-from sparkify_assets.lib.alert_delivery import Alert, AlertDeliveryFailed, deliver
-from sparkify_assets.lib.environment import env_setting
+from sparkify_assets.settings.environment import env_setting
 
 ERROR_TEXT_LIMIT = 2_000
 FRESHNESS_JOB = freshness_checks_job.name

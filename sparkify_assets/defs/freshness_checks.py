@@ -1,4 +1,4 @@
-"""Freshness of the log-dated tables, as lag behind the source (``lib/log_freshness.py``).
+"""Freshness of the log-dated tables, as lag behind the source (``source/log_freshness.py``).
 
 One ``fresh_vs_source`` check per log-dated table: passes while the table's newest log day is at
 most ``warn_lag_days`` behind the newest day present in the source, warns up to
@@ -14,9 +14,9 @@ import dagster as dg
 from pydantic import Field
 
 from sparkify_assets.defs.resources import SourceResource, WarehouseResource
-from sparkify_assets.lib.environment import env_int_setting
-from sparkify_assets.lib.log_freshness import LOG_DATED_TABLES, Freshness, FreshnessLimits
-from sparkify_assets.lib.sql_files import statement
+from sparkify_assets.settings.environment import env_int_setting
+from sparkify_assets.source.log_freshness import LOG_DATED_TABLES, Freshness, FreshnessLimits
+from sparkify_assets.warehouse.sql_files import statement
 
 CHECK_NAME = "fresh_vs_source"
 FRESHNESS_CRON = "10 * * * *"  # hourly, ten minutes past (away from the top-of-hour rush)
@@ -66,7 +66,6 @@ def measure_freshness(
     """``table``'s newest log day against the source's newest log day."""
     source_days = [day for day, _ in source.tree().log_files()]
     with warehouse.open() as connection:
-        connection.ensure_tables()
         (row,) = connection.query(statement(f"freshness.{table}"))
     newest = row["newest_log_date"]
     return Freshness(

@@ -1,8 +1,8 @@
 """The Redshift cluster's lifecycle as Dagster jobs: up, status, pause, resume, down.
 
 The cluster is described by ``infra/redshift_cluster.toml`` (see
-:mod:`sparkify_assets.lib.redshift_cluster_spec`); the boto3 work is in
-:mod:`sparkify_assets.lib.redshift_cluster_operations`. Every job is idempotent: ``up`` twice
+:mod:`sparkify_assets.cluster.spec`); the boto3 work is in
+:mod:`sparkify_assets.cluster.operations`. Every job is idempotent: ``up`` twice
 leaves one cluster, ``down`` on nothing says so and succeeds.
 
 The main definitions take the two exports::
@@ -28,7 +28,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from dagster_aws.utils import ResourceWithBoto3Configuration, construct_boto_client_retry_config
 from pydantic import Field
 
-from sparkify_assets.lib.redshift_cluster_operations import (
+from sparkify_assets.cluster.etl_user import administrator_script
+from sparkify_assets.cluster.operations import (
     ClusterAwsClients,
     ProgressLog,
     RedshiftClusterError,
@@ -37,12 +38,11 @@ from sparkify_assets.lib.redshift_cluster_operations import (
     cluster_summary,
     error_code,
 )
-from sparkify_assets.lib.redshift_cluster_spec import (
+from sparkify_assets.cluster.spec import (
     RedshiftClusterSpec,
     RedshiftClusterSpecError,
     load_redshift_cluster_spec,
 )
-from sparkify_assets.lib.redshift_etl_user import administrator_script
 
 REDSHIFT_CLUSTER_RESOURCE_KEY = "redshift_cluster_aws"
 MASTER_PASSWORD_ENV_VAR = "SPARKIFY_REDSHIFT_MASTER_PASSWORD"

@@ -4,19 +4,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import dagster as dg
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
-from sparkify_assets.lib.default_source import default_sample_source
-from sparkify_assets.lib.deployment_mode import configuration_problem, deployment_mode
-from sparkify_assets.lib.project_home import sparkify_home
-from sparkify_assets.lib.setting_problems import SOURCE_SETTING, SettingProblem, source_problem
-from sparkify_assets.lib.source_tree import SourceTree, open_source_tree
-from sparkify_assets.lib.warehouse import Warehouse, checked_schema_name
-from sparkify_assets.lib.warehouse_connection import (
-    DEFAULT_SCHEMA,
-    WarehouseSettings,
-    connect_warehouse,
-)
+from sparkify_assets.sample_data.default_source import default_sample_source
+from sparkify_assets.settings.deployment_mode import configuration_problem, deployment_mode
+from sparkify_assets.settings.problems import SOURCE_SETTING, SettingProblem
+from sparkify_assets.settings.project_home import sparkify_home
+from sparkify_assets.source.open_tree import open_source_tree
+from sparkify_assets.source.problems import source_problem
+from sparkify_assets.source.tree import SourceTree
+from sparkify_assets.warehouse.engine_choice import connect_warehouse
+from sparkify_assets.warehouse.interface import Warehouse
+from sparkify_assets.warehouse.settings import DEFAULT_SCHEMA, WarehouseSettings
+from sparkify_assets.warehouse.tables import checked_schema_name
 
 
 class SourceResource(dg.ConfigurableResource):
@@ -158,6 +158,8 @@ class WarehouseResource(dg.ConfigurableResource):
         ),
     )
 
+    _tables_ready: bool = PrivateAttr(default=False)
+
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         try:
             checked_schema_name(self.schema_name or DEFAULT_SCHEMA)
@@ -166,7 +168,9 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @contextmanager
     def open(self) -> Iterator[Warehouse]:
-        """A connection for one step, closed at the end of the block."""
+        """A connection for one step, closed at the end of the block. The first one of a run
+        makes the warehouse ready (schema and tables created where missing, the schema version
+        checked), so no step has to."""
         warehouse = connect_warehouse(
             WarehouseSettings(
                 url=self.url,
@@ -180,6 +184,9 @@ class WarehouseResource(dg.ConfigurableResource):
             )
         )
         try:
+            if not self._tables_ready:
+                warehouse.ensure_tables()
+                self._tables_ready = True
             yield warehouse
         finally:
             warehouse.close()

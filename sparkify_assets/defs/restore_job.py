@@ -2,7 +2,8 @@
 
 The restore checks the backup before it changes anything (a missing location, day, snapshot or
 file, or a file of another schema, fails the run with the warehouse untouched), then replaces the
-rows in one transaction (lib/warehouse_backup.py), runs the restored tables' usual checks, and
+rows in one transaction (warehouse/backup/backup_and_restore.py), runs the restored tables'
+usual checks, and
 records what the warehouse now holds in Dagster: a materialization of each restored table for each
 restored log date (and of the catalog tables when the snapshot is restored), so the sensors and the
 automation see those partitions as up to date instead of rebuilding them.
@@ -16,9 +17,11 @@ from pydantic import Field
 from sparkify_assets.defs.backup_assets import BACKUP_ASSET
 from sparkify_assets.defs.backup_resource import BackupResource
 from sparkify_assets.defs.resources import SourceResource, WarehouseResource
-from sparkify_assets.lib.asset_results import run_table_checks
-from sparkify_assets.lib.backup_location import BackupLocationError
-from sparkify_assets.lib.warehouse_backup import BackupError, RestorePlan, plan_restore, restore
+from sparkify_assets.warehouse.backup.backup_and_restore import plan_restore, restore
+from sparkify_assets.warehouse.backup.datasets import BackupError
+from sparkify_assets.warehouse.backup.location import BackupLocationError
+from sparkify_assets.warehouse.backup.restore_plan import RestorePlan
+from sparkify_assets.warehouse.check_results import run_table_checks
 
 RESTORE_JOB = "warehouse_restore"
 # The assets reported per restored day, staging first, so each table's update follows its

@@ -3,7 +3,7 @@
 song_data/ reloads the catalog. The star tables follow through declarative automation
 (``star_schema_automation``).
 
-How the log sensor lists and what its cursor holds: ``lib/source_change_cursors.py``.
+How the log sensor lists and what its cursor holds: ``source/change_cursors.py``.
 """
 
 from __future__ import annotations
@@ -16,22 +16,23 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from sparkify_assets.defs.log_date_partitions import log_date_partitions
+from sparkify_assets.defs.asset_groups import CATALOG_ASSETS
+from sparkify_assets.defs.log_date_partitions import (
+    MAX_DAYS_PER_RUN,
+    contiguous_ranges,
+    log_date_partitions,
+    partition_range_tags,
+)
 from sparkify_assets.defs.resources import SourceResource
-from sparkify_assets.lib.loaded_source_versions import (
+from sparkify_assets.instance.loaded_source_versions import (
     loaded_catalog_digest,
     loaded_log_file_versions,
 )
-from sparkify_assets.lib.setting_problems import SettingProblem, reported_source_problems
-from sparkify_assets.lib.source_change_cursors import LogFileChange, LogFileCursor, catalog_digest
-from sparkify_assets.lib.source_layout import LOG_PREFIX, SONG_PREFIX, is_song_key
-from sparkify_assets.lib.source_listing import list_source_files
-from sparkify_assets.warehouse_build import (
-    CATALOG_ASSETS,
-    MAX_DAYS_PER_RUN,
-    contiguous_ranges,
-    partition_range_tags,
-)
+from sparkify_assets.settings.problems import SettingProblem
+from sparkify_assets.source.change_cursors import LogFileChange, LogFileCursor, catalog_digest
+from sparkify_assets.source.layout import LOG_PREFIX, SONG_PREFIX, is_song_key
+from sparkify_assets.source.listing import list_source_files
+from sparkify_assets.source.problems import reported_source_problems
 
 LOG_DATA_INTERVAL_SECONDS = 30
 SONG_DATA_INTERVAL_SECONDS = 300  # the catalog check lists all of song_data/: not every 30 s

@@ -5,20 +5,20 @@ import dagster as dg
 from sparkify_assets.defs.log_date_partitions import log_date_backfill_policy, log_date_partitions
 from sparkify_assets.defs.resources import SourceResource, WarehouseResource
 from sparkify_assets.defs.retry_policies import warehouse_retry_policy
-from sparkify_assets.lib.asset_results import table_check_specs, table_materialization
-from sparkify_assets.lib.dagster_instance import WAREHOUSE_POOL
-from sparkify_assets.lib.load_window import LoadWindow
-from sparkify_assets.lib.loaded_source_versions import (
+from sparkify_assets.instance.loaded_source_versions import (
     CATALOG_DIGEST_METADATA,
     SOURCE_FILE_METADATA,
     SOURCE_VERSION_METADATA,
 )
-from sparkify_assets.lib.setting_problems import reported_source_problems
-from sparkify_assets.lib.source_change_cursors import catalog_digest
-from sparkify_assets.lib.source_layout import SONG_PREFIX, is_song_key, log_date_of
-from sparkify_assets.lib.source_listing import list_source_files
-from sparkify_assets.lib.source_tree import SourceFileMissing
-from sparkify_assets.lib.table_documentation import table_definition_metadata
+from sparkify_assets.instance.project_instance import WAREHOUSE_POOL
+from sparkify_assets.source.change_cursors import catalog_digest
+from sparkify_assets.source.layout import SONG_PREFIX, is_song_key, log_date_of
+from sparkify_assets.source.listing import list_source_files
+from sparkify_assets.source.problems import reported_source_problems
+from sparkify_assets.source.tree import SourceFileMissing
+from sparkify_assets.warehouse.check_results import table_check_specs, table_materialization
+from sparkify_assets.warehouse.load_window import LoadWindow
+from sparkify_assets.warehouse.table_documentation import table_definition_metadata
 
 OWNERS = ["team:data-engineering"]
 STAGING_GROUP = "staging"
@@ -49,7 +49,6 @@ def staging_events(
     window = LoadWindow.from_time_window(*context.partition_time_window)
     tree = source.tree()
     with warehouse.open() as connection:
-        connection.ensure_tables()
         try:
             with reported_source_problems(tree.url):  # no bucket, no access: fail at once
                 report = connection.load_event_days(
@@ -120,7 +119,6 @@ def staging_songs(
             if is_song_key(file.key)
         )
     with warehouse.open() as connection:
-        connection.ensure_tables()
         with reported_source_problems(tree.url):  # no bucket, no access: fail at once
             report = connection.load_song_catalog(
                 tree, run_id=context.run.run_id, log=context.log.info

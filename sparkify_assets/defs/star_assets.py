@@ -11,11 +11,11 @@ from sparkify_assets.defs.log_date_partitions import log_date_backfill_policy, l
 from sparkify_assets.defs.resources import WarehouseResource
 from sparkify_assets.defs.retry_policies import warehouse_retry_policy
 from sparkify_assets.defs.star_schema_automation import rebuild_after_upstream_change
-from sparkify_assets.lib.asset_results import table_check_specs, table_materialization
-from sparkify_assets.lib.dagster_instance import WAREHOUSE_POOL
-from sparkify_assets.lib.load_window import LoadWindow
-from sparkify_assets.lib.table_documentation import table_definition_metadata
-from sparkify_assets.lib.warehouse import transform_statements
+from sparkify_assets.instance.project_instance import WAREHOUSE_POOL
+from sparkify_assets.warehouse.check_results import table_check_specs, table_materialization
+from sparkify_assets.warehouse.interface import transform_statements
+from sparkify_assets.warehouse.load_window import LoadWindow
+from sparkify_assets.warehouse.table_documentation import table_definition_metadata
 
 OWNERS = ["team:data-engineering"]
 STAR_GROUP = "star_schema"
@@ -26,7 +26,6 @@ def _replace_table(
     warehouse: WarehouseResource, table: str, window: LoadWindow | None
 ) -> dg.MaterializeResult:
     with warehouse.open() as connection:
-        connection.ensure_tables()
         connection.replace_rows(
             table,
             transform_statements(table, connection.engine),

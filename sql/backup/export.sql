@@ -1,4 +1,4 @@
--- What a backup writes: one SELECT per backup data set (sparkify_assets/lib/backup_datasets.py),
+-- What a backup writes: one SELECT per backup data set (sparkify_assets/warehouse/backup/datasets.py),
 -- each with its COUNT in the same snapshot, for the backup's row-count check. Columns are the
 -- table's, in table order: the Parquet schema of docs/backups.md. PostgreSQL runs these SELECTs
 -- through a server-side cursor; Redshift runs the same text inside UNLOAD ('...') with the

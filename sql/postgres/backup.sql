@@ -1,4 +1,4 @@
--- The PostgreSQL side of backups (sparkify_assets/lib/postgres_warehouse.py).
+-- The PostgreSQL side of backups (sparkify_assets/warehouse/postgres/engine.py).
 
 -- name: consistent_snapshot
 -- The first statement of a backup's transaction: every data set and its count see one snapshot.

@@ -1,5 +1,5 @@
 -- COPY ... FROM STDIN targets of the PostgreSQL loader. Column order is the loader's row order
--- (sparkify_assets/lib/event_records.py, song_records.py, quarantine.py).
+-- (sparkify_assets/records/events.py, song_records.py, quarantine.py).
 -- name: staging_events
 COPY staging_events (
     log_date, artist, auth, first_name, gender, item_in_session, last_name, length, level, location,

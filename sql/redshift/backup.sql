@@ -1,4 +1,4 @@
--- The Redshift side of backups (sparkify_assets/lib/redshift_warehouse.py).
+-- The Redshift side of backups (sparkify_assets/warehouse/redshift/engine.py).
 --
 -- Statements with {placeholders} are UNLOAD and COPY commands, which take no bind parameters:
 -- redshift_warehouse.render_unload / render_copy fill each with a quoted literal checked against a

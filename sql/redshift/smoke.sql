@@ -1,4 +1,4 @@
--- The scratch schema of `sparkify redshift-smoke` (sparkify_assets/lib/redshift_smoke.py): every
+-- The scratch schema of `sparkify redshift-smoke` (sparkify_assets/warehouse/redshift/smoke.py): every
 -- table of the smoke run is created there and the schema is dropped at the end. {schema} is a
 -- name the smoke command makes and checks (sparkify_smoke_ + random letters and digits), never a
 -- value from outside.

@@ -42,11 +42,14 @@ import sqlglot
 from psycopg import sql as pgsql
 from sqlglot import exp
 
-from sparkify_assets.lib import redshift_warehouse, song_records
-from sparkify_assets.lib.redshift_warehouse import RedshiftError, RedshiftSession, RedshiftWarehouse
-from sparkify_assets.lib.source_tree import LocalSourceTree
-from sparkify_assets.lib.sql_files import SqlStatement
-from sparkify_assets.lib.warehouse_connection import WarehouseSettings
+from sparkify_assets.records import songs as song_records
+from sparkify_assets.source.local_tree import LocalSourceTree
+from sparkify_assets.warehouse.redshift import engine as redshift_warehouse
+from sparkify_assets.warehouse.redshift.engine import RedshiftWarehouse
+from sparkify_assets.warehouse.redshift.errors import RedshiftError
+from sparkify_assets.warehouse.redshift.session import RedshiftSession
+from sparkify_assets.warehouse.settings import WarehouseSettings
+from sparkify_assets.warehouse.sql_files import SqlStatement
 from tests.conftest import new_database
 from tests.support.redshift_wire_proxy import (
     PasswordLogin,

@@ -1,0 +1,109 @@
+"""Turning a table's state into what Dagster records: check results and materialization metadata.
+
+Checks live in ``sql/checks/<table>.sql``: each named query returns one row with ``failures``
+(0 = pass), optionally ``warn_only`` (1 = a failure is only a warning), and figures that become the
+check's metadata. The comment lines after a check's name describe it; ``-- @blocking`` makes a
+failure stop the assets downstream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Protocol
+
+import dagster as dg
+
+from sparkify_assets.warehouse.interface import Warehouse
+from sparkify_assets.warehouse.load_window import LoadWindow
+from sparkify_assets.warehouse.sql_files import SqlStatement, load_file, statement
+from sparkify_assets.warehouse.tables import checked_table_name
+
+
+class Queryable(Protocol):
+    """A Warehouse (each query in its own transaction) or an open WarehouseSession."""
+
+    def query(
+        self, sql: SqlStatement, params: Mapping[str, object] | None = None
+    ) -> list[dict[str, object]]: ...
+
+
+def table_check_specs(table: str) -> list[dg.AssetCheckSpec]:
+    """The asset check specs of ``table``, one per query in sql/checks/<table>.sql."""
+    return [
+        dg.AssetCheckSpec(
+            name=check.name,
+            asset=table,
+            description=check.doc or None,
+            blocking="blocking" in check.flags,
+        )
+        for check in load_file(f"checks/{checked_table_name(table)}").values()
+    ]
+
+
+def _metadata_value(value: object) -> object:
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def run_table_checks(
+    warehouse: Queryable, table: str, params: Mapping[str, object]
+) -> list[dg.AssetCheckResult]:
+    """Runs every check of ``table`` and returns their results."""
+    results = []
+    for check in load_file(f"checks/{checked_table_name(table)}").values():
+        (row,) = warehouse.query(check, params)
+        failures = int(row.pop("failures"))  # type: ignore[call-overload]
+        warn_only = bool(row.pop("warn_only", 0))
+        metadata = {"failures": failures}
+        metadata.update(
+            {name: _metadata_value(value) for name, value in row.items() if value is not None}
+        )
+        results.append(
+            dg.AssetCheckResult(
+                asset_key=table,
+                check_name=check.name,
+                passed=failures == 0,
+                severity=dg.AssetCheckSeverity.WARN if warn_only else dg.AssetCheckSeverity.ERROR,
+                metadata=metadata,
+                description=check.doc or None,
+            )
+        )
+    return results
+
+
+def table_materialization(
+    warehouse: Warehouse,
+    table: str,
+    window: LoadWindow | None,
+    *,
+    check_params: Mapping[str, object] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    known_row_count: int | None = None,
+) -> dg.MaterializeResult:
+    """The MaterializeResult of ``table``: row count (of the window when there is one; as
+    ``dagster/row_count`` only when it is one partition's), fully qualified table name, the
+    caller's metadata, and every check's result. (The column schema is definition metadata: see
+    table_documentation.)"""
+    params: dict[str, object] = dict(window.sql_params()) if window else {}
+    params.update(check_params or {})
+    (location,) = warehouse.query(statement("catalog.current_location"))
+    # A loader knows how many rows it wrote (its row_count check verifies the table agrees): no need
+    # to count a window of millions of rows again.
+    row_count = (
+        known_row_count if known_row_count is not None else warehouse.row_count(table, window)
+    )
+    # Dagster copies a range run's metadata to every partition it covers: a window's row count
+    # would show as each day's, so it is recorded under a name that says what it counts.
+    one_partition = window is None or window.is_single_day
+    return dg.MaterializeResult(
+        metadata={
+            ("dagster/row_count" if one_partition else "rows_in_run_window"): row_count,
+            "dagster/table_name": f"{location['database_name']}.{location['schema_name']}.{table}",
+            "engine": warehouse.engine,
+            **({"log_dates": str(window)} if window else {}),
+            **(metadata or {}),
+        },
+        check_results=run_table_checks(warehouse, table, params),
+    )
