@@ -46,8 +46,8 @@ from benchmarks.real_paths import (
     _storage_url,
     run_command,
 )
-from sparkify_assets.lib.dagster_instance import instance_environment
-from sparkify_assets.warehouse_build import CATALOG_ASSETS, LOG_DATE_ASSETS
+from sparkify_assets.defs.asset_groups import CATALOG_ASSETS, LOG_DATE_ASSETS
+from sparkify_assets.instance.project_instance import instance_environment
 
 SOURCE_EVENTS = 1_000_000  # the source's size: real_paths' long shape, ~350 events a day
 STEP_EVENTS = (dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS)
@@ -87,7 +87,12 @@ def _history_days(all_days: list[date], events: int, events_per_day: int) -> lis
 
 
 def day_runs(
-    admin_url: str, source: Path, history: list[date], extra: date, repeat: int, profile: Path | None
+    admin_url: str,
+    source: Path,
+    history: list[date],
+    extra: date,
+    repeat: int,
+    profile: Path | None,
 ) -> list[DayRun]:
     """Builds ``history`` on fresh databases, then runs ``extra`` ``repeat`` times."""
     with ExitStack() as stack:
