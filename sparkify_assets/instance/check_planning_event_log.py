@@ -1,4 +1,5 @@
-"""The instance's event log: dagster-postgres' own, with one planned row per check and run.
+"""The instance's event log: dagster-postgres' own, with one planned row per check and run, and
+its connections kept open between events.
 
 When a run is created, Dagster 1.13 writes an "evaluation planned" row into the asset-check
 executions table for every check, times every partition of the run, whether or not the check is
@@ -12,6 +13,11 @@ result (partition None) then matches none of them: Dagster inserts another row a
 Here a planned check of a partitioned run gets one row, partition None: the row the check's result
 updates. ``tests/test_daemon_on_project_instance.py`` asserts that no check of the definitions has
 a ``partitions_def`` (the condition for this to be right).
+
+Its engine keeps a connection open between uses (``storage_connection_pool``: dagster-postgres
+opens a new one per event, about 300 in a one-day run), and which of its tables exist is asked once
+per process, not before every event write (a table, once there, does not go away under a running
+process).
 """
 
 from __future__ import annotations
@@ -25,9 +31,26 @@ from dagster._serdes import ConfigurableClassData, serialize_value
 from dagster_postgres import PostgresEventLogStorage
 from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_config
 
+from sparkify_assets.instance.storage_connection_pool import pooled_storage_engine
+
 
 class CheckPlanningEventLogStorage(PostgresEventLogStorage):
-    """``PostgresEventLogStorage`` writing one planned row per (unpartitioned) check and run."""
+    """``PostgresEventLogStorage`` writing one planned row per (unpartitioned) check and run, on
+    a pooled engine."""
+
+    def __init__(self, postgres_url: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(postgres_url, *args, **kwargs)
+        self._engine.dispose()
+        self._engine = pooled_storage_engine(self.postgres_url, self._token_provider)
+        self._tables_present: set[str] = set()
+
+    def has_table(self, table_name: str) -> bool:
+        if table_name in self._tables_present:
+            return True
+        present = super().has_table(table_name)
+        if present:
+            self._tables_present.add(table_name)
+        return present
 
     @classmethod
     def from_config_value(
