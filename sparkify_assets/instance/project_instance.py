@@ -20,11 +20,13 @@ Where the runs, event log and schedules live (``instance_storage_target``):
   Dagster process then needs in its environment.
 
 The event log is dagster-postgres' with one change (``check_planning_event_log``: one planned row
-per check and run, not per check and day). The rest of ``dagster.yaml``: telemetry off; runs
-that write the warehouse share the pool ``WAREHOUSE_POOL`` with a limit of one *run*
-(``granularity: run``), so sensor ranges, automation backfills and backfills launched from the UI
-wait in Dagster's run queue instead of piling up on table locks; and the instance class
-``BatchedEventInstance`` (batched event writes in every process, see ``batched_event_instance``).
+per check and run, not per check and day); the run, event log and schedule storages each keep one
+connection open per process instead of opening one per query (``storage_connection_pool``). The
+rest of ``dagster.yaml``: telemetry off; runs that write the warehouse share the pool
+``WAREHOUSE_POOL`` with a limit of one *run* (``granularity: run``), so sensor ranges, automation
+backfills and backfills launched from the UI wait in Dagster's run queue instead of piling up on
+table locks; and the instance class ``BatchedEventInstance`` (batched event writes in every
+process, see ``batched_event_instance``).
 """
 
 from __future__ import annotations
@@ -152,13 +154,17 @@ def instance_storage_target() -> StorageTarget:
 
 
 STORAGE_CLASSES = (
-    ("run_storage", "dagster_postgres", "PostgresRunStorage"),
+    ("run_storage", "sparkify_assets.instance.storage_connection_pool", "PooledRunStorage"),
     (
         "event_log_storage",
         "sparkify_assets.instance.check_planning_event_log",
         "CheckPlanningEventLogStorage",
     ),
-    ("schedule_storage", "dagster_postgres", "PostgresScheduleStorage"),
+    (
+        "schedule_storage",
+        "sparkify_assets.instance.storage_connection_pool",
+        "PooledScheduleStorage",
+    ),
 )
 
 

@@ -13,15 +13,25 @@ ever waits for the pool. Each checkout first checks the kept connection (a resta
 server or a dropped connection is replaced, not reported as an error). A child started by ``fork``
 never uses its parent's connection: the pool is emptied (without closing the parent's socket) in
 the child.
+
+The instance's ``dagster.yaml`` names ``PooledRunStorage`` and ``PooledScheduleStorage`` (here) and
+the event log ``CheckPlanningEventLogStorage``, all three on such an engine.
 """
 
 from __future__ import annotations
 
 import os
 import weakref
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from dagster_postgres.utils import create_pg_engine
+from dagster._serdes import ConfigurableClassData
+from dagster_postgres import PostgresRunStorage, PostgresScheduleStorage
+from dagster_postgres.utils import (
+    create_pg_engine,
+    get_token_provider_from_config,
+    pg_url_from_config,
+)
 
 if TYPE_CHECKING:
     import sqlalchemy
@@ -56,3 +66,44 @@ def _forget_in_forked_children(engine: sqlalchemy.Engine) -> None:
             alive.dispose(close=False)
 
     os.register_at_fork(after_in_child=forget)
+
+
+class PooledRunStorage(PostgresRunStorage):
+    """dagster-postgres' run storage on a pooled engine (``pooled_storage_engine``)."""
+
+    def __init__(self, postgres_url: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(postgres_url, *args, **kwargs)
+        self._engine.dispose()
+        self._engine = pooled_storage_engine(self.postgres_url, self._token_provider)
+
+    @classmethod
+    def from_config_value(
+        cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
+    ) -> PooledRunStorage:
+        return cls(
+            inst_data=inst_data,
+            postgres_url=pg_url_from_config(config_value),
+            should_autocreate_tables=config_value.get("should_autocreate_tables", True),
+            token_provider=get_token_provider_from_config(config_value),
+        )
+
+
+class PooledScheduleStorage(PostgresScheduleStorage):
+    """dagster-postgres' schedule storage (sensor and schedule ticks, cursors) on a pooled
+    engine."""
+
+    def __init__(self, postgres_url: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(postgres_url, *args, **kwargs)
+        self._engine.dispose()
+        self._engine = pooled_storage_engine(self.postgres_url, self._token_provider)
+
+    @classmethod
+    def from_config_value(
+        cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
+    ) -> PooledScheduleStorage:
+        return cls(
+            inst_data=inst_data,
+            postgres_url=pg_url_from_config(config_value),
+            should_autocreate_tables=config_value.get("should_autocreate_tables", True),
+            token_provider=get_token_provider_from_config(config_value),
+        )
