@@ -123,9 +123,10 @@ def build_history(
         env,
         home,
     )  # fmt: skip
+    steps = ", ".join(f"{step} {seconds:.1f}" for step, seconds in _last_run_steps(home).items())
     print(
         f"history of {events:,} events, {days[0]}..{days[-1]} ({len(days):,} days):"
-        f" command {loaded.seconds:.1f} s, run {loaded.run_seconds:.1f} s"
+        f" command {loaded.seconds:.1f} s, run {loaded.run_seconds:.1f} s  [steps: {steps}]"
     )
     return History(events, days, home, warehouse, env)
 
