@@ -28,21 +28,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 from dagster_aws.utils import ResourceWithBoto3Configuration, construct_boto_client_retry_config
 from pydantic import Field
 
-from sparkify_assets.cluster.etl_user import administrator_script
-from sparkify_assets.cluster.operations import (
-    ClusterAwsClients,
-    ProgressLog,
+from sparkify_assets.cluster.aws_context import ClusterAwsClients, ProgressLog, WaitSettings
+from sparkify_assets.cluster.cluster_description import cluster_summary
+from sparkify_assets.cluster.errors import (
     RedshiftClusterError,
-    RedshiftClusterLifecycle,
-    WaitSettings,
-    cluster_summary,
+    RedshiftClusterSpecError,
     error_code,
 )
-from sparkify_assets.cluster.spec import (
-    RedshiftClusterSpec,
-    RedshiftClusterSpecError,
-    load_redshift_cluster_spec,
-)
+from sparkify_assets.cluster.etl_user import administrator_script
+from sparkify_assets.cluster.lifecycle import RedshiftClusterLifecycle
+from sparkify_assets.cluster.spec import RedshiftClusterSpec, load_redshift_cluster_spec
 
 REDSHIFT_CLUSTER_RESOURCE_KEY = "redshift_cluster_aws"
 MASTER_PASSWORD_ENV_VAR = "SPARKIFY_REDSHIFT_MASTER_PASSWORD"
