@@ -76,7 +76,7 @@ def _ipv4_network(value: str) -> str:
 
 def _tag_key(key: str) -> str:
     if key.lower().startswith("aws:"):
-        raise ValueError(f"{key}: the aws: prefix is reserved")
+        raise ValueError("the aws: prefix is reserved")
     return key
 
 

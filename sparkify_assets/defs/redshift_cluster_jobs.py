@@ -1,18 +1,6 @@
-"""The Redshift cluster's lifecycle as Dagster jobs: up, status, pause, resume, down.
-
-The cluster is described by ``infra/redshift_cluster.toml`` (see
-:mod:`sparkify_assets.cluster.spec`); the boto3 work is in
-:mod:`sparkify_assets.cluster.operations`. Every job is idempotent: ``up`` twice
-leaves one cluster, ``down`` on nothing says so and succeeds.
-
-The main definitions take the two exports::
-
-    dg.Definitions(jobs=[*redshift_cluster_jobs, ...],
-                   resources={**redshift_cluster_resources, ...})
-
-Nothing here reads the environment or calls AWS at import time: the resource resolves the region,
-the endpoint and the spec's path when a run starts.
-"""
+"""The Redshift cluster's lifecycle as five idempotent Dagster jobs (up, status, pause, resume,
+down) and the resource that gives them the spec and AWS clients, resolved when a run starts, never
+at import (docs/redshift_cluster.md)."""
 
 import json
 import os
