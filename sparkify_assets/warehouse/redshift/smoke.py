@@ -33,7 +33,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from sparkify_assets.sample_data.generator import SampleSpec, write_sample_source
+from sparkify_assets.sample_data.generator import write_sample_source
+from sparkify_assets.sample_data.spec import SampleSpec
 from sparkify_assets.source.s3_tree import S3SourceTree, split_s3_url
 from sparkify_assets.warehouse.check_results import run_table_checks
 from sparkify_assets.warehouse.interface import transform_statements
