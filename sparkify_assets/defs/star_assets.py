@@ -1,9 +1,5 @@
-"""The star schema: the songplays fact and the users, songs, artists and time dimensions.
-
-Each is rebuilt by the set-based SQL in ``sql/transform/<table>.sql`` (a delete and an insert in one
-transaction), the same files on PostgreSQL and Redshift except where an engine keeps a measured
-variant in ``sql/<engine>/transform/`` (PostgreSQL's users).
-"""
+"""The star schema: the songplays fact and the users, songs, artists and time dimensions, each
+rebuilt by ``sql/transform/<table>.sql`` (a delete and an insert in one transaction)."""
 
 import dagster as dg
 
