@@ -116,7 +116,7 @@ def _artist(rng: random.Random, ids: UniqueIds, names: set[str]) -> Artist:
 
 
 def build_catalog(rng: random.Random, spec: SampleSpec) -> list[Song]:
-    """The catalog, in a deterministic order; see the module docstring for what it holds."""
+    """The catalog, in a deterministic order (what it holds: docs/architecture.md)."""
     ids = UniqueIds(rng)
     names: set[str] = set()
     count = spec.catalog_songs

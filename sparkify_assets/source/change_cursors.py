@@ -56,7 +56,7 @@ class LogTick:
 
 @dataclass(frozen=True)
 class LogFileCursor:
-    """The log sensor's memory (see the module docstring)."""
+    """The log sensor's memory (its rules: docs/architecture.md, "source/")."""
 
     last_key: str | None = None
     mark: datetime | None = None

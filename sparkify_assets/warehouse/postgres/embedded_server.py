@@ -53,7 +53,7 @@ class EmbeddedPostgresError(RuntimeError):
 
 @dataclass(frozen=True)
 class EmbeddedPostgres:
-    """The embedded server of one sparkify home (see the module docstring)."""
+    """The embedded server of one sparkify home (its guarantees: docs/security.md, section 1)."""
 
     home: Path
     state_dir: Path
