@@ -1,5 +1,5 @@
 """The warehouse's schema version and the migrations that reach it, one transaction each (how to add
-one: docs/architecture.md, "warehouse/"; ``sparkify migrate``: docs/operations.md)."""
+one, and ``sparkify migrate``: docs/operations.md, "Schema versions")."""
 
 from __future__ import annotations
 
