@@ -12,7 +12,8 @@ import psycopg
 import pytest
 
 from sparkify_assets.records.quarantine import QUARANTINE_BATCH_RECORDS
-from sparkify_assets.sample_data.generator import SampleSpec, write_sample_source
+from sparkify_assets.sample_data.generator import write_sample_source
+from sparkify_assets.sample_data.spec import SampleSpec
 from sparkify_assets.source.layout import log_key_for
 from sparkify_assets.source.open_tree import open_source_tree
 from sparkify_assets.warehouse.interface import LoadReport

@@ -167,10 +167,10 @@ class WarehouseResource(dg.ConfigurableResource):
             raise dg.Failure(description=str(error), allow_retries=False) from None
 
     @contextmanager
-    def open(self) -> Iterator[Warehouse]:
+    def open(self, *, make_ready: bool = True) -> Iterator[Warehouse]:
         """A connection for one step, closed at the end of the block. The first one of a run
         makes the warehouse ready (schema and tables created where missing, the schema version
-        checked), so no step has to."""
+        checked), so no step has to; ``make_ready=False``: as it is (``sparkify migrate``)."""
         warehouse = connect_warehouse(
             WarehouseSettings(
                 url=self.url,
@@ -184,7 +184,7 @@ class WarehouseResource(dg.ConfigurableResource):
             )
         )
         try:
-            if not self._tables_ready:
+            if make_ready and not self._tables_ready:
                 warehouse.ensure_tables()
                 self._tables_ready = True
             yield warehouse

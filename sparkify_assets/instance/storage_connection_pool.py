@@ -1,22 +1,5 @@
-"""Connections of the instance's storage kept open between uses, one per process.
-
-dagster-postgres creates its storage engines with SQLAlchemy's ``NullPool``: every event written
-and every query opens a new PostgreSQL connection (a backend process, and SCRAM authentication on
-the embedded server) and closes it after use. A run writes each event through that path: the
-one-more-day run on the long history opened about 300 connections, at 4-6 ms each, over a
-1.5-2 s run (``benchmarks/one_more_day.py --profile``).
-
-``pooled_storage_engine`` makes the engine Dagster itself uses in the webserver
-(``optimize_for_webserver``) for every process: one connection stays open for reuse; concurrent
-users beyond it (daemon threads) open their own and close them after use, as before, so no caller
-ever waits for the pool. Each checkout first checks the kept connection (a restarted embedded
-server or a dropped connection is replaced, not reported as an error). A child started by ``fork``
-never uses its parent's connection: the pool is emptied (without closing the parent's socket) in
-the child.
-
-The instance's ``dagster.yaml`` names ``PooledRunStorage`` and ``PooledScheduleStorage`` (here) and
-the event log ``CheckPlanningEventLogStorage``, all three on such an engine.
-"""
+"""The instance's storages on an engine that keeps one connection open per process, instead of
+dagster-postgres' new connection per query and event (docs/instance_and_performance.md)."""
 
 from __future__ import annotations
 
