@@ -137,7 +137,7 @@ def _print_summary(outcome: BuildOutcome, warehouse: Any, seconds: float) -> int
             f"log dates: {outcome.log_dates[0]} .. {outcome.log_dates[-1]}"
             f" ({len(outcome.log_dates)} days)"
         )
-    with warehouse.open() as connection:
+    with warehouse.open(make_ready=False) as connection:
         print(f"\n{'table':<16}{'rows':>12}")
         for table in (*TABLE_ASSETS, "load_quarantine"):
             print(f"{table:<16}{connection.row_count(table, LoadWindow.all_dates()):>12,}")
@@ -158,7 +158,7 @@ def build(args: argparse.Namespace) -> int:
     tree = source.tree()
     with reported_source_problems(tree.url):
         log_dates = [day for day, _ in tree.log_files()]
-    with warehouse.open() as connection:
+    with warehouse.open(make_ready=False) as connection:
         require_current_schema(connection)  # else: the command that upgrades it
 
     started = time.perf_counter()

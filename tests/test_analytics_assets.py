@@ -18,9 +18,10 @@ import pytest
 import sqlglot
 
 from sparkify_assets.analytics.charts import AnswerColumn, markdown_table
-from sparkify_assets.commands.build import STAR_TABLES, build_warehouse
+from sparkify_assets.commands.build import build_warehouse
 from sparkify_assets.definitions import defs
 from sparkify_assets.defs import analytics_assets
+from sparkify_assets.defs.asset_groups import TABLE_ASSETS
 from sparkify_assets.defs.resources import WarehouseResource
 from sparkify_assets.sample_data.generator import SampleSpec, write_sample_source
 from sparkify_assets.warehouse.sql_files import load_file, sql_root
@@ -292,7 +293,7 @@ def test_empty_star_schema_gives_empty_answers_not_failures(
 
 def test_definitions_present_the_analytics_assets_for_analysts() -> None:
     graph = defs.resolve_asset_graph()
-    star = set(STAR_TABLES) - {"staging_events", "staging_songs"}
+    star = set(TABLE_ASSETS) - {"staging_events", "staging_songs"}
     for question in QUESTIONS:
         node = graph.get(dg.AssetKey(question))
         assert node.group_name == "analytics"

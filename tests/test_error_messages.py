@@ -23,7 +23,7 @@ from sparkify_assets.defs.source_sensors import log_data_sensor, song_data_senso
 from sparkify_assets.settings.problems import SettingProblem
 from sparkify_assets.warehouse.postgres.connect_problems import postgres_connect_problem
 from sparkify_assets.warehouse.postgres.engine import _can_heal
-from sparkify_assets.warehouse.redshift.engine import _error_from_driver
+from sparkify_assets.warehouse.redshift.errors import error_from_driver
 from sparkify_assets.warehouse.schema_versions import CURRENT_VERSION
 from sparkify_assets.warehouse.sql_files import statement
 from tests.conftest import resources_for
@@ -238,7 +238,7 @@ def test_both_engines_retry_the_same_sqlstates(sqlstate: str, can_heal: bool) ->
     redshift = redshift_connector.ProgrammingError({"C": sqlstate, "M": "m"})
 
     assert _can_heal(postgres) is can_heal
-    assert _error_from_driver("k", redshift, ()).retryable is can_heal
+    assert error_from_driver("k", redshift, ()).retryable is can_heal
 
 
 def test_a_sensor_skips_with_the_message_instead_of_failing(tmp_path: Path) -> None:

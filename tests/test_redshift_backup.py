@@ -29,7 +29,8 @@ from sqlglot import exp
 
 from sparkify_assets.warehouse.backup.backup_and_restore import back_up, plan_restore, restore
 from sparkify_assets.warehouse.backup.location import open_backup_location
-from sparkify_assets.warehouse.redshift.engine import RedshiftSession, RedshiftWarehouse
+from sparkify_assets.warehouse.redshift.engine import RedshiftWarehouse
+from sparkify_assets.warehouse.redshift.session import RedshiftSession
 from sparkify_assets.warehouse.tables import WAREHOUSE_TABLES
 from tests.support.redshift_copy_emulation import (
     Database,

@@ -383,7 +383,7 @@ def test_up_creates_an_encrypted_private_four_node_cluster_with_a_read_only_role
         5439,
         "/sparkify",
     )
-    from sparkify_assets.warehouse.redshift.engine import RedshiftTarget  # the warehouse's parser
+    from sparkify_assets.warehouse.redshift.connection import RedshiftTarget
 
     target = RedshiftTarget.from_url(metadata["warehouse_url"])
     assert (target.host, target.port, target.database, target.user) == (

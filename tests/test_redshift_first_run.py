@@ -31,16 +31,18 @@ from sparkify_assets.source.local_tree import LocalSourceTree
 from sparkify_assets.warehouse.interface import transform_statements
 from sparkify_assets.warehouse.load_window import LoadWindow
 from sparkify_assets.warehouse.postgres.engine import PostgresWarehouse
-from sparkify_assets.warehouse.redshift.engine import (
-    RedshiftError,
-    RedshiftLoadRejected,
+from sparkify_assets.warehouse.redshift.connection import (
     RedshiftTarget,
-    RedshiftWarehouse,
-    _error_from_driver,
     connect_arguments,
     open_connection,
-    render_copy,
 )
+from sparkify_assets.warehouse.redshift.engine import RedshiftWarehouse
+from sparkify_assets.warehouse.redshift.errors import (
+    RedshiftError,
+    RedshiftLoadRejected,
+    error_from_driver,
+)
+from sparkify_assets.warehouse.redshift.statement_rendering import render_copy
 from sparkify_assets.warehouse.redshift.upkeep import upkeep_plan
 from sparkify_assets.warehouse.settings import WarehouseSettings
 from sparkify_assets.warehouse.sql_files import sql_root, statement
@@ -190,7 +192,7 @@ def test_the_warehouse_resource_passes_the_redshift_settings(database: Database)
     ],
 )
 def test_only_failures_that_can_heal_are_retried(error: Exception, retryable: bool) -> None:
-    assert _error_from_driver("k", error, ()).retryable is retryable
+    assert error_from_driver("k", error, ()).retryable is retryable
 
 
 def test_a_missing_database_is_not_retried(database: Database) -> None:

@@ -12,7 +12,8 @@ import pytest
 from psycopg import sql as pgsql
 
 from sparkify_assets.cli import main
-from sparkify_assets.warehouse.redshift.engine import RedshiftWarehouse, StatementObserver
+from sparkify_assets.warehouse.redshift.engine import RedshiftWarehouse
+from sparkify_assets.warehouse.redshift.session import StatementObserver
 from sparkify_assets.warehouse.redshift.smoke import run_smoke, settings_from_environment
 from sparkify_assets.warehouse.schema_versions import VERSION_TABLE
 from sparkify_assets.warehouse.settings import WarehouseSettings

@@ -25,7 +25,7 @@ from sqlglot.optimizer.scope import traverse_scope
 from sparkify_assets.records import events as event_records
 from sparkify_assets.records import songs as song_records
 from sparkify_assets.warehouse.backup.datasets import ALL_DATASETS, BACKED_UP_TABLES, BackupPart
-from sparkify_assets.warehouse.redshift.engine import (
+from sparkify_assets.warehouse.redshift.statement_rendering import (
     render_copy,
     render_lock,
     render_schema,
@@ -292,8 +292,9 @@ def test_every_parameter_has_a_sample() -> None:
 
 def test_engine_statements_referenced_in_code_exist() -> None:
     """Every ``statement("redshift/...")`` the engine names is in the SQL files."""
-    source = Path(__file__).parents[1] / "sparkify_assets/warehouse/redshift/engine.py"
-    keys = set(re.findall(r'statement\("([a-z_/]+\.[a-z_]+)"\)', source.read_text()))
+    engine = Path(__file__).parents[1] / "sparkify_assets/warehouse/redshift"
+    source = "".join(path.read_text() for path in sorted(engine.glob("*.py")))
+    keys = set(re.findall(r'statement\("([a-z_/]+\.[a-z_]+)"\)', source))
     assert keys, "no statement keys found"
     known = {sql.key for sql in file_statements()}
     assert keys <= known, sorted(keys - known)

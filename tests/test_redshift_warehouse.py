@@ -25,13 +25,9 @@ from sparkify_assets.warehouse.engine_choice import connect_warehouse
 from sparkify_assets.warehouse.interface import transform_statements
 from sparkify_assets.warehouse.load_window import LoadWindow
 from sparkify_assets.warehouse.postgres.engine import PostgresWarehouse
-from sparkify_assets.warehouse.redshift.engine import (
-    RedshiftError,
-    RedshiftLoadRejected,
-    RedshiftTarget,
-    RedshiftWarehouse,
-    connect_arguments,
-)
+from sparkify_assets.warehouse.redshift.connection import RedshiftTarget, connect_arguments
+from sparkify_assets.warehouse.redshift.engine import RedshiftWarehouse
+from sparkify_assets.warehouse.redshift.errors import RedshiftError, RedshiftLoadRejected
 from sparkify_assets.warehouse.schema_versions import CURRENT_VERSION, SchemaVersionMismatch
 from sparkify_assets.warehouse.settings import WarehouseSettings
 from sparkify_assets.warehouse.sql_files import SqlStatement, statement

@@ -161,3 +161,30 @@ def test_migrate_creates_a_new_warehouse_at_the_current_version(
         CURRENT_VERSION
     ]
     assert _primary_keys(warehouse_url) == []
+
+
+def test_a_run_makes_the_warehouse_ready_once_not_in_every_step(
+    warehouse_url: str, small_source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The warehouse resource creates the schema and tables (and checks the version) when a run
+    first opens it; the steps and checks after it do not repeat it."""
+    from sparkify_assets.warehouse.interface import Warehouse
+
+    calls: list[str] = []
+    ensure_tables = Warehouse.ensure_tables
+
+    def counted(warehouse: Warehouse) -> None:
+        calls.append(warehouse.location())
+        ensure_tables(warehouse)
+
+    monkeypatch.setattr(Warehouse, "ensure_tables", counted)
+    result = dg.materialize(
+        list(defs.assets),  # type: ignore[arg-type]
+        selection=["staging_songs", "songs", "artists"],
+        resources=resources_for(warehouse_url, small_source),
+    )
+    assert result.success
+    assert len(calls) == 1, calls
+    with psycopg.connect(warehouse_url) as connection:
+        (songs,) = connection.execute("SELECT count(*) FROM songs").fetchone() or (0,)
+    assert songs > 0

@@ -12,14 +12,10 @@ import dagster as dg
 import psycopg
 import pytest
 
-from sparkify_assets.commands.build import (
-    CATALOG_ASSETS,
-    LOG_DATE_ASSETS,
-    build_warehouse,
-    contiguous_ranges,
-    partition_range_tags,
-)
+from sparkify_assets.commands.build import build_warehouse
 from sparkify_assets.definitions import defs
+from sparkify_assets.defs.asset_groups import CATALOG_ASSETS, LOG_DATE_ASSETS
+from sparkify_assets.defs.log_date_partitions import contiguous_ranges, partition_range_tags
 from sparkify_assets.source.layout import log_key_for
 from sparkify_assets.source.open_tree import open_source_tree
 from sparkify_assets.warehouse.load_window import LoadWindow

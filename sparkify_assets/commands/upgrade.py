@@ -25,7 +25,7 @@ def migrate_warehouse(defs: dg.Definitions, log: Callable[[str], None]) -> list[
     """Upgrades the warehouse of ``defs`` in place to this release's schema version; returns
     the versions applied."""
     warehouse = initialized_resource((defs.resources or {})["warehouse"])
-    with warehouse.open() as connection:
+    with warehouse.open(make_ready=False) as connection:
         before = connection.schema_version()
         applied: list[int] = connection.migrate(log)
         location = connection.location()

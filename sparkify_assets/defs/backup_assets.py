@@ -96,7 +96,6 @@ def warehouse_backup(
     try:
         location = backup.location()
         with warehouse.open() as connection:
-            connection.ensure_tables()
             report = back_up(
                 connection,
                 location,

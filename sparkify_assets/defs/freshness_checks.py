@@ -66,7 +66,6 @@ def measure_freshness(
     """``table``'s newest log day against the source's newest log day."""
     source_days = [day for day, _ in source.tree().log_files()]
     with warehouse.open() as connection:
-        connection.ensure_tables()
         (row,) = connection.query(statement(f"freshness.{table}"))
     newest = row["newest_log_date"]
     return Freshness(

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import dagster as dg
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from sparkify_assets.sample_data.default_source import default_sample_source
 from sparkify_assets.settings.deployment_mode import configuration_problem, deployment_mode
@@ -158,6 +158,8 @@ class WarehouseResource(dg.ConfigurableResource):
         ),
     )
 
+    _tables_ready: bool = PrivateAttr(default=False)
+
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         try:
             checked_schema_name(self.schema_name or DEFAULT_SCHEMA)
@@ -165,8 +167,10 @@ class WarehouseResource(dg.ConfigurableResource):
             raise dg.Failure(description=str(error), allow_retries=False) from None
 
     @contextmanager
-    def open(self) -> Iterator[Warehouse]:
-        """A connection for one step, closed at the end of the block."""
+    def open(self, *, make_ready: bool = True) -> Iterator[Warehouse]:
+        """A connection for one step, closed at the end of the block. The first one of a run
+        makes the warehouse ready (schema and tables created where missing, the schema version
+        checked), so no step has to; ``make_ready=False``: as it is (``sparkify migrate``)."""
         warehouse = connect_warehouse(
             WarehouseSettings(
                 url=self.url,
@@ -180,6 +184,9 @@ class WarehouseResource(dg.ConfigurableResource):
             )
         )
         try:
+            if make_ready and not self._tables_ready:
+                warehouse.ensure_tables()
+                self._tables_ready = True
             yield warehouse
         finally:
             warehouse.close()

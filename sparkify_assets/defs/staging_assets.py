@@ -49,7 +49,6 @@ def staging_events(
     window = LoadWindow.from_time_window(*context.partition_time_window)
     tree = source.tree()
     with warehouse.open() as connection:
-        connection.ensure_tables()
         try:
             with reported_source_problems(tree.url):  # no bucket, no access: fail at once
                 report = connection.load_event_days(
@@ -120,7 +119,6 @@ def staging_songs(
             if is_song_key(file.key)
         )
     with warehouse.open() as connection:
-        connection.ensure_tables()
         with reported_source_problems(tree.url):  # no bucket, no access: fail at once
             report = connection.load_song_catalog(
                 tree, run_id=context.run.run_id, log=context.log.info

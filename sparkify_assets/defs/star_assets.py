@@ -26,7 +26,6 @@ def _replace_table(
     warehouse: WarehouseResource, table: str, window: LoadWindow | None
 ) -> dg.MaterializeResult:
     with warehouse.open() as connection:
-        connection.ensure_tables()
         connection.replace_rows(
             table,
             transform_statements(table, connection.engine),

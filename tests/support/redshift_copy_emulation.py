@@ -45,11 +45,9 @@ from sqlglot import exp
 from sparkify_assets.records import songs as song_records
 from sparkify_assets.source.local_tree import LocalSourceTree
 from sparkify_assets.warehouse.redshift import engine as redshift_warehouse
-from sparkify_assets.warehouse.redshift.engine import (
-    RedshiftError,
-    RedshiftSession,
-    RedshiftWarehouse,
-)
+from sparkify_assets.warehouse.redshift.engine import RedshiftWarehouse
+from sparkify_assets.warehouse.redshift.errors import RedshiftError
+from sparkify_assets.warehouse.redshift.session import RedshiftSession
 from sparkify_assets.warehouse.settings import WarehouseSettings
 from sparkify_assets.warehouse.sql_files import SqlStatement
 from tests.conftest import new_database

@@ -1,58 +1,21 @@
-"""The Redshift engine: production, reached with ``redshift_connector`` over SSL.
-
-Staging runs Redshift's own ``COPY`` from S3 into a temporary table (one COPY per log file, one
-for the whole song catalog), checks and converts the rows there with plain SQL
-(``sql/redshift/staging.sql``), and replaces the window's rows in one short transaction that holds
-the table's lock. Lines COPY rejects (``MAXERROR``) are read back from the load-error log
-(``stl_load_errors`` on a provisioned cluster, ``sys_load_error_detail`` on Serverless) and
-quarantined with Redshift's reason. Transforms, checks and row counts are the shared ``sql/`` files.
-After each delete-and-insert the engine runs ``ANALYZE``/``VACUUM DELETE ONLY`` when the change is a
-large share of the table (``redshift_upkeep``).
-
-Nothing here logs SQL text or puts it in an error: logs and errors name the statement
-(``SqlStatement.key``), and messages are scrubbed of the password. COPY authenticates with
-``IAM_ROLE`` only, so no SQL ever holds an access key.
-
-Connection URL: ``redshift://user@host:5439/database``, with the password in
-``SPARKIFY_WAREHOUSE_PASSWORD`` or, when there is none, IAM authentication (temporary database
-credentials for ``user`` from the AWS credential chain; the cluster identifier is the first label of
-a ``*.redshift.amazonaws.com`` host, or ``?cluster_identifier=...``). Redshift Serverless is
-supported: a ``<workgroup>.<account>.<region>.redshift-serverless.amazonaws.com`` host (or
-``?serverless=true&workgroup=<name>`` for a custom name) connects with the workgroup's IAM
-credentials when there is no password, and reads load errors from ``sys_load_error_detail``.
-
-The connection has no socket timeout once open: ``connect_timeout_seconds`` bounds connecting and
-logging in only (redshift_connector's ``timeout`` is a socket timeout set before connecting and
-never reset, which would cut off any statement that runs or queues longer), TCP keepalive is on, and
-the server bounds each statement (``statement_timeout``). SSL is always on with
-certificate checks: ``sslmode`` is ``verify-full`` unless the URL says ``?sslmode=verify-ca``.
-``?sslmode=disable`` is honoured for a loopback host only (127.0.0.1, ::1, localhost): it is how
-the tests reach PostgreSQL through a local proxy, and it can never switch SSL off for a real
-cluster.
-"""
+"""The Redshift engine: COPY from S3 into temporary tables, checked and converted in SQL, rejected
+lines quarantined from the load-error log; transforms and checks are the shared sql/ files.
+Why each choice: docs/redshift.md and docs/redshift_first_run.md."""
 
 from __future__ import annotations
 
 import contextlib
-import ipaddress
-import re
-import socket
-import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import redshift_connector
 
 from sparkify_assets.records.quarantine import RAW_TEXT_LIMIT
-from sparkify_assets.settings.connection_secrets import password_in_url, scrub
 from sparkify_assets.settings.problems import (
-    PASSWORD_SETTING,
     WAREHOUSE_SETTING,
     SettingProblem,
 )
@@ -68,20 +31,42 @@ from sparkify_assets.warehouse.interface import (
     schema_version_statements,
 )
 from sparkify_assets.warehouse.load_window import LoadWindow
+from sparkify_assets.warehouse.redshift.connection import (
+    RedshiftTarget,
+    connect_arguments,
+    open_connection,
+)
 from sparkify_assets.warehouse.redshift.copy_manifests import (
     STAGING_SETTING,
     ManifestStore,
     manifest_body,
 )
+from sparkify_assets.warehouse.redshift.errors import (
+    CopyRejection,
+    RedshiftError,
+    RedshiftLoadRejected,
+    connect_problem,
+    error_from_driver,
+)
+from sparkify_assets.warehouse.redshift.session import (
+    LoadErrorCursor,
+    RedshiftSession,
+    StatementObserver,
+)
+from sparkify_assets.warehouse.redshift.statement_rendering import (
+    render_copy,
+    render_schema_statement,
+    render_statement_timeout,
+    render_table,
+    render_unload,
+)
 from sparkify_assets.warehouse.redshift.upkeep import upkeep_plan
 from sparkify_assets.warehouse.schema_versions import VERSION_TABLE
 from sparkify_assets.warehouse.settings import WarehouseSettings
 from sparkify_assets.warehouse.sql_files import SqlStatement, statement
-from sparkify_assets.warehouse.sqlstate_retries import sqlstate_can_heal
 from sparkify_assets.warehouse.tables import (
     WAREHOUSE_TABLES,
     checked_schema_name,
-    checked_table_name,
 )
 
 if TYPE_CHECKING:
@@ -89,589 +74,11 @@ if TYPE_CHECKING:
     from sparkify_assets.warehouse.backup.location import BackupLocation
     from sparkify_assets.warehouse.backup.restore_plan import RestorePlan
 
+
 ENGINE = "redshift"
-DEFAULT_PORT = 5439
-SSL_MODES = ("verify-full", "verify-ca")
 JSONPATHS_KEY = "log_json_path.json"  # the layout's JSONPaths file, at the source tree's root
 REJECTIONS_LOGGED = 20  # rejected lines written to the run log per COPY (all are quarantined)
-
-REJECTION_BATCH_ROWS = 500  # rejected lines per INSERT (8 parameters each, far below the 32,767)
-KEEPALIVE = {"tcp_keepalive_idle": 60, "tcp_keepalive_interval": 30, "tcp_keepalive_count": 5}
-
-_LOOPBACK_NAMES = frozenset({"localhost"})
-_REGION = r"(?P<region>[a-z]{2}(?:-[a-z]+)+-\d)"
-_AWS_HOST = re.compile(
-    r"^(?P<cluster>[a-z][a-z0-9-]*)\.[a-z0-9]+\." + _REGION + r"\.redshift\.amazonaws\.com$"
-)
-_SERVERLESS_HOST = re.compile(
-    r"^(?P<workgroup>[a-z][a-z0-9-]*)\.(?P<account>\d{12})\."
-    + _REGION
-    + r"\.redshift-serverless\.amazonaws\.com$"
-)
-_WORKGROUP = re.compile(r"^[a-z0-9-]{3,64}$")
-# What may be spliced into a COPY as a quoted literal: no quote, backslash or whitespace can pass.
-_S3_URL = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*()=+,@/-]*)?$")
-_LITERAL_PATTERNS = {
-    "source": _S3_URL,
-    "jsonpaths": _S3_URL,
-    "iam_role": re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$"),
-    "region": re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$"),
-    "target": _S3_URL,
-    "manifest": _S3_URL,
-    "kms_key_id": re.compile(
-        r"^(arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-\d:\d{12}:(key|alias)/[A-Za-z0-9/_-]{1,256}"
-        r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|alias/[A-Za-z0-9/_-]{1,256})$"
-    ),
-}
-# A bind parameter in a statement: %(name)s.
-_PARAMETER = re.compile(r"%\((?P<name>[a-z_]+)\)s")
 BACKUP_RESTORE_FOLDER = "_restore"  # COPY manifests of a running restore, deleted after it
-_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
-_TABLE_NAME = re.compile(r"^[a-z_]+$")
-_SCHEMA_NAME = re.compile(r"^sparkify_smoke_[a-z0-9]{6,32}$")
-# Driver-side failures a retry can heal: the network refused, reset or timed out. Anything else
-# without a SQLSTATE (SSL refused, IAM set-up, a protocol error) is a configuration problem.
-_HEALING_OS_ERRORS = (ConnectionError, TimeoutError, socket.timeout, socket.gaierror)
-
-
-# -- errors ----------------------------------------------------------------------------------------
-
-
-class RedshiftError(dg.Failure):
-    """A Redshift statement (or the connection) failed. The description names the statement and
-    gives the server's SQLSTATE and message; it never holds SQL text or the password. Errors a
-    retry may fix (connection, serialization, resources) respect the asset's retry policy."""
-
-    def __init__(
-        self,
-        description: str,
-        *,
-        statement_key: str,
-        sqlstate: str,
-        server_message: str,
-        retryable: bool,
-        metadata: Mapping[str, Any] | None = None,
-    ) -> None:
-        super().__init__(
-            description=description,
-            metadata={"statement": statement_key, "sqlstate": sqlstate, **(metadata or {})},
-            allow_retries=retryable,
-        )
-        self.statement_key = statement_key
-        self.sqlstate = sqlstate
-        self.server_message = server_message
-        self.retryable = retryable
-
-
-@dataclass(frozen=True)
-class CopyRejection:
-    """One line a COPY rejected, as the load-error log records it."""
-
-    source_file: str  # key relative to the source tree
-    line_number: int | None
-    column_name: str
-    error_code: int | None
-    error_reason: str
-    raw_field_value: str
-    raw_line: str
-
-    @property
-    def reason(self) -> str:
-        column = f", column {self.column_name}" if self.column_name else ""
-        return f"rejected by Redshift COPY: {self.error_reason} (error {self.error_code}{column})"
-
-    def as_metadata(self) -> dict[str, object]:
-        return {
-            "file": self.source_file,
-            "line": self.line_number,
-            "column": self.column_name,
-            "error_code": self.error_code,
-            "reason": self.error_reason,
-            "value": self.raw_field_value[:200],
-            "raw_line": self.raw_line[:500],
-        }
-
-
-class RedshiftLoadRejected(RedshiftError):
-    """A COPY failed; ``rejections`` are the lines Redshift rejected (also in the metadata)."""
-
-    def __init__(self, error: RedshiftError, rejections: Sequence[CopyRejection]) -> None:
-        super().__init__(
-            f"{error.description}; Redshift rejected {len(rejections)} line(s), first: "
-            + (rejections[0].reason if rejections else "(none recorded)"),
-            statement_key=error.statement_key,
-            sqlstate=error.sqlstate,
-            server_message=error.server_message,
-            retryable=False,  # the same files give the same rejections
-            metadata={
-                "rejected_lines": len(rejections),
-                "rejections": dg.MetadataValue.json([r.as_metadata() for r in rejections[:100]]),
-            },
-        )
-        self.rejections = list(rejections)
-
-
-def _error_from_driver(
-    key: str, error: Exception, secrets: Sequence[str], *, action: str = "failed"
-) -> RedshiftError:
-    """A RedshiftError for a redshift_connector exception raised by statement ``key``."""
-    fields = error.args[0] if error.args and isinstance(error.args[0], dict) else None
-    if fields is not None:
-        sqlstate = str(fields.get("C", ""))
-        message = str(fields.get("M", ""))
-        detail = str(fields.get("D", ""))
-        if detail:
-            message = f"{message} ({detail})"
-    else:  # a driver-side error: the network, the protocol, authentication set-up
-        sqlstate = ""
-        message = f"{type(error).__name__}: {error}"
-    message = scrub(message, secrets)
-    if sqlstate:
-        # Redshift reports its serializable isolation violation (error 1023) as XX000.
-        retryable = (
-            sqlstate_can_heal(sqlstate) or "serializable isolation violation" in message.lower()
-        )
-    else:
-        retryable = _network_failure(error)
-    return RedshiftError(
-        f"Redshift statement {key} {action}: [{sqlstate or 'no SQLSTATE'}] {message}",
-        statement_key=key,
-        sqlstate=sqlstate,
-        server_message=message,
-        retryable=retryable,
-    )
-
-
-def _connect_problem(error: RedshiftError, target: object) -> SettingProblem:
-    """The SettingProblem of a failed connection: a refused login or a missing database fails at
-    once; a network fault or a cluster that is starting may heal, so the retry policy applies."""
-    state, message = error.sqlstate, error.server_message
-    if state.startswith("28") or "authentication" in message.lower():
-        return SettingProblem(
-            f"{PASSWORD_SETTING}: Redshift at {target} refused the login ({message}). Set"
-            f" {PASSWORD_SETTING} (unset: IAM authentication with your AWS credentials), or fix"
-            f" the user in {WAREHOUSE_SETTING}.",
-            setting=PASSWORD_SETTING,
-        )
-    if state == "3D000":
-        return SettingProblem(
-            f"{WAREHOUSE_SETTING}: {message} on Redshift at {target}. Name an existing"
-            f" database in {WAREHOUSE_SETTING}.",
-            setting=WAREHOUSE_SETTING,
-        )
-    return SettingProblem(
-        f"{WAREHOUSE_SETTING}: cannot reach Redshift at {target} ({message}). Check that the"
-        f" cluster is available (redshift_cluster_status) and the host and port in"
-        f" {WAREHOUSE_SETTING}.",
-        setting=WAREHOUSE_SETTING,
-        can_heal=error.retryable,
-    )
-
-
-def _network_failure(error: BaseException) -> bool:
-    """Whether ``error`` (a driver error without SQLSTATE, or an OSError) comes from the network
-    refusing, resetting or timing out a connection: the failures a retry can heal. The driver wraps
-    socket errors as ``InterfaceError("communication error", <OSError>)`` and a connect timeout as
-    ``OperationalError("connection time out", <timeout>)``."""
-    seen: set[int] = set()
-    pending: list[BaseException] = [error]
-    while pending:
-        current = pending.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, _HEALING_OS_ERRORS):
-            return True
-        pending += [a for a in current.args if isinstance(a, BaseException)]
-        pending += [e for e in (current.__cause__, current.__context__) if e is not None]
-    return False
-
-
-# -- connection settings ---------------------------------------------------------------------------
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-@dataclass(frozen=True)
-class RedshiftTarget:
-    """What ``redshift://user@host:port/database[?sslmode=...&cluster_identifier=...]`` names."""
-
-    host: str
-    port: int
-    database: str
-    user: str
-    sslmode: str  # verify-full, verify-ca, or disable (loopback hosts only)
-    cluster_identifier: str
-    region: str  # from the host name when it is an AWS endpoint, else ""
-    serverless: bool = False  # a Redshift Serverless workgroup (host name or ?serverless=true)
-    workgroup: str = ""  # the Serverless workgroup (host name or ?workgroup=)
-    account_id: str = ""  # from a Serverless host name
-
-    @classmethod
-    def from_url(cls, url: str) -> RedshiftTarget:
-        parts = urlsplit(url.strip())
-        if parts.scheme.lower() != "redshift":
-            raise ValueError("a Redshift URL starts with redshift://")
-        if password_in_url(url):  # also a URL a password holding '/' or '?' cuts wrongly
-            raise ValueError(
-                "put the Redshift password in SPARKIFY_WAREHOUSE_PASSWORD, not in the URL"
-            )
-        host = parts.hostname or ""
-        user = unquote(parts.username or "")
-        if not host or not user:
-            raise ValueError("a Redshift URL names a user and a host: redshift://user@host:5439/db")
-        options = {name: values[-1] for name, values in parse_qs(parts.query).items()}
-        unknown = set(options) - {"sslmode", "cluster_identifier", "serverless", "workgroup"}
-        if unknown:
-            raise ValueError(f"unknown Redshift URL option(s): {', '.join(sorted(unknown))}")
-        sslmode = options.get("sslmode", "verify-full")
-        if sslmode == "disable":
-            if not _is_loopback(host):
-                raise ValueError(
-                    "sslmode=disable is only for a loopback host (a local test proxy); Redshift"
-                    " connections always use SSL"
-                )
-        elif sslmode not in SSL_MODES:
-            raise ValueError(f"sslmode must be one of {', '.join(SSL_MODES)}, not {sslmode!r}")
-        aws_host = _AWS_HOST.match(host.lower())
-        serverless_host = _SERVERLESS_HOST.match(host.lower())
-        flag = options.get("serverless", "").lower()
-        if flag not in ("", "true", "false"):
-            raise ValueError(f"serverless must be true or false, not {flag!r}")
-        host_workgroup = serverless_host["workgroup"] if serverless_host else ""
-        workgroup = options.get("workgroup", host_workgroup)
-        serverless = bool(serverless_host) or flag == "true" or "workgroup" in options
-        if serverless and flag == "false":
-            raise ValueError("serverless=false contradicts a Serverless host or workgroup")
-        if workgroup and not _WORKGROUP.fullmatch(workgroup):
-            raise ValueError(f"{workgroup!r} is not a Redshift Serverless workgroup name")
-        if serverless and "cluster_identifier" in options:
-            raise ValueError("cluster_identifier names a provisioned cluster, not a workgroup")
-        matched = serverless_host or aws_host
-        return cls(
-            host=host,
-            port=parts.port or DEFAULT_PORT,
-            database=unquote(parts.path.lstrip("/")) or "dev",
-            user=user,
-            sslmode=sslmode,
-            cluster_identifier=""
-            if serverless
-            else options.get("cluster_identifier", aws_host["cluster"] if aws_host else ""),
-            region=matched["region"] if matched else "",
-            serverless=serverless,
-            workgroup=workgroup,
-            account_id=serverless_host["account"] if serverless_host else "",
-        )
-
-    @property
-    def load_errors_file(self) -> str:
-        """The statements that read this target's load-error log: STL_LOAD_ERRORS exists on
-        provisioned main clusters only, SYS_LOAD_ERROR_DETAIL on Serverless."""
-        return "serverless" if self.serverless else "provisioned"
-
-    def __str__(self) -> str:
-        return f"redshift://{self.user}@{self.host}:{self.port}/{self.database}"
-
-
-def connect_arguments(target: RedshiftTarget, settings: WarehouseSettings) -> dict[str, Any]:
-    """The keyword arguments for ``redshift_connector.connect``."""
-    if settings.connect_timeout_seconds <= 0:
-        raise ValueError("the connect timeout is a positive number of seconds")
-    arguments: dict[str, Any] = {
-        "host": target.host,
-        "port": target.port,
-        "database": target.database,
-        "application_name": "sparkify_assets",
-        # A socket timeout while connecting and logging in; open_connection() removes it once
-        # the session is up (redshift_connector keeps it on the socket for the connection's life).
-        "timeout": settings.connect_timeout_seconds,
-        "tcp_keepalive": True,
-        **KEEPALIVE,
-    }
-    if target.sslmode == "disable":
-        arguments["ssl"] = False
-    else:
-        arguments["ssl"] = True
-        arguments["sslmode"] = target.sslmode
-    if settings.password:
-        arguments["user"] = target.user
-        arguments["password"] = settings.password
-        return arguments
-    region = settings.region or target.region
-    if target.serverless:
-        # IAM for a Serverless workgroup: redshift-serverless GetCredentials for the caller's own
-        # IAM identity (the database user is IAM:<user> or IAMR:<role>, not the URL's user).
-        if not target.workgroup:
-            raise ValueError(
-                "IAM authentication to Redshift Serverless needs the workgroup: use the"
-                " <workgroup>.<account>.<region>.redshift-serverless.amazonaws.com endpoint or add"
-                " ?workgroup=<name> to SPARKIFY_WAREHOUSE_URL"
-            )
-        arguments.update(
-            iam=True,
-            is_serverless=True,
-            serverless_work_group=target.workgroup,
-            user="",
-            password="",
-            **({"serverless_acct_id": target.account_id} if target.account_id else {}),
-            **({"region": region} if region else {}),
-        )
-        return arguments
-    # IAM: temporary credentials for the database user, from the AWS credential chain.
-    if not target.cluster_identifier:
-        raise ValueError(
-            "without SPARKIFY_WAREHOUSE_PASSWORD the connection uses IAM authentication, which"
-            " needs the cluster identifier: use the cluster's *.redshift.amazonaws.com endpoint or"
-            " add ?cluster_identifier=<id> to SPARKIFY_WAREHOUSE_URL"
-        )
-    arguments.update(
-        iam=True,
-        db_user=target.user,
-        user="",
-        password="",
-        cluster_identifier=target.cluster_identifier,
-        **({"region": region} if region else {}),
-    )
-    return arguments
-
-
-def open_connection(arguments: Mapping[str, Any]) -> redshift_connector.Connection:
-    """``redshift_connector.connect(**arguments)``, then the socket timeout removed: the driver sets
-    ``timeout`` on the socket before connecting and never resets it (core.Connection.__init__), so
-    left in place it would end any statement that runs or waits in a queue longer. Long statements
-    are bounded on the server instead (``statement_timeout``), and TCP keepalive keeps an idle
-    connection alive through NAT and load balancers."""
-    connection = redshift_connector.connect(**arguments)
-    raw_socket = getattr(connection, "_usock", None)  # the driver's (SSL) socket
-    if raw_socket is None:
-        connection.close()
-        raise RuntimeError("redshift_connector has no _usock: cannot clear the connect timeout")
-    raw_socket.settimeout(None)
-    return connection
-
-
-# -- rendering the kinds of statement that cannot take bind parameters ----------------------------
-
-
-def render_copy(sql: SqlStatement, **values: str) -> str:
-    """The COPY ``sql`` with each ``{placeholder}`` replaced by a quoted literal of ``values``.
-
-    Redshift's COPY takes no bind parameters; every value must match its strict pattern
-    (``_LITERAL_PATTERNS``), which no quote, backslash or whitespace can pass."""
-    return _render(sql, values, {})
-
-
-def render_unload(
-    sql: SqlStatement, *, query: SqlStatement, params: Mapping[str, object], **values: str
-) -> str:
-    """The UNLOAD ``sql``: ``{query}`` becomes ``query`` as one string literal (its ``%(name)s``
-    parameters written as DATE / TIMESTAMP literals, its quotes doubled), every other placeholder a
-    quoted literal of ``values`` as in :func:`render_copy`."""
-    return _render(sql, values, {"query": unload_query_literal(query, params)})
-
-
-def unload_query_literal(query: SqlStatement, params: Mapping[str, object]) -> str:
-    """``query`` as the quoted literal UNLOAD takes. Only dates and timestamps may be parameters
-    (the backup windows): each is written from a ``date``/``datetime`` object by this code."""
-    body = query.body
-    if "\\" in body or "{" in body or "--" in body:
-        raise ValueError(f"{query.key} cannot be quoted for UNLOAD (a backslash, brace or comment)")
-
-    def literal(match: re.Match[str]) -> str:
-        value = params[match["name"]]
-        if isinstance(value, datetime):
-            return f"TIMESTAMP '{value:%Y-%m-%d %H:%M:%S}'"
-        if isinstance(value, date):
-            return f"DATE '{value.isoformat()}'"
-        raise ValueError(f"{query.key}: parameter {match['name']} is not a date or a timestamp")
-
-    rendered = _PARAMETER.sub(literal, body)
-    return "'" + rendered.replace("'", "''") + "'"
-
-
-def _render(sql: SqlStatement, values: Mapping[str, str], rendered: Mapping[str, str]) -> str:
-    body = sql.body
-    names = set(_PLACEHOLDER.findall(body))
-    if names != set(values) | set(rendered):
-        raise ValueError(f"{sql.key} takes {sorted(names)}, got {sorted({*values, *rendered})}")
-
-    def literal(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name in rendered:
-            return rendered[name]
-        value = values[name]
-        pattern = _LITERAL_PATTERNS.get(name)
-        if pattern is None or not pattern.fullmatch(value):
-            raise ValueError(f"{sql.key}: {name} is not a valid value for COPY")
-        return f"'{value}'"
-
-    return _PLACEHOLDER.sub(literal, body)
-
-
-def render_table(sql: SqlStatement, table: str) -> str:
-    """``sql`` with ``{table}`` replaced by one of the project's tables."""
-    name = checked_table_name(table)
-    if not _TABLE_NAME.fullmatch(name):
-        raise ValueError(f"{table!r} cannot be spliced into SQL")
-    return _splice_name(sql, "table", name)
-
-
-def render_lock(table: str) -> str:
-    """``LOCK <table>`` for one of the project's tables."""
-    return render_table(statement("redshift/catalog.lock_table_for_write"), table)
-
-
-def render_statement_timeout(seconds: int) -> str:
-    """``SET statement_timeout TO <ms>`` (SET takes no bind parameters)."""
-    if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 <= seconds <= 86_400 * 7:
-        raise ValueError("the statement timeout is 0 (none) to 604800 seconds")
-    sql = statement("redshift/session.set_statement_timeout")
-    return sql.body.replace("{milliseconds}", str(seconds * 1000))
-
-
-def render_schema(sql: SqlStatement, schema: str) -> str:
-    """``sql`` with ``{schema}`` replaced by a smoke-test scratch schema name."""
-    if not _SCHEMA_NAME.fullmatch(schema):
-        raise ValueError(f"{schema!r} is not a scratch schema name")
-    return _splice_name(sql, "schema", schema)
-
-
-def _splice_name(sql: SqlStatement, placeholder: str, name: str) -> str:
-    """``sql`` with its one kind of placeholder, ``{<placeholder>}``, replaced by ``name`` (a name
-    the caller has checked)."""
-    body = sql.body
-    if set(_PLACEHOLDER.findall(body)) != {placeholder}:
-        raise ValueError(f"{sql.key} does not take just a {placeholder}")
-    return body.replace("{" + placeholder + "}", name)
-
-
-def render_rows(
-    sql: SqlStatement, rows: Sequence[Mapping[str, object]]
-) -> tuple[str, dict[str, object]]:
-    """A multi-row ``INSERT ... VALUES``: the one VALUES row of ``sql`` repeated per row of
-    ``rows``, each parameter renamed ``<name>_<i>``, and the flattened parameters. Only parameter
-    names are generated; values stay parameters."""
-    body = sql.body
-    head, marker, row = body.rpartition("VALUES")
-    if not marker or not row.strip().startswith("(") or not rows:
-        raise ValueError(f"{sql.key} is not a one-row INSERT ... VALUES, or there are no rows")
-    names = _PARAMETER.findall(row)
-    params: dict[str, object] = {}
-    tuples = []
-    for index, values in enumerate(rows):
-        if set(values) != set(names):
-            raise ValueError(f"{sql.key} takes {sorted(names)}, got {sorted(values)}")
-        tuples.append(_PARAMETER.sub(rf"%(\1_{index})s", row.strip()))
-        params.update({f"{name}_{index}": values[name] for name in names})
-    return f"{head}VALUES\n" + ",\n".join(tuples), params
-
-
-def render_schema_statement(key: str, schema: str) -> str:
-    """Statement ``key`` (CREATE SCHEMA, SET search_path) for SPARKIFY_WAREHOUSE_SCHEMA: a checked
-    lower-case identifier, double-quoted."""
-    name = checked_schema_name(schema)
-    return statement(key).body.replace("{schema}", f'"{name}"')
-
-
-# -- sessions and the warehouse --------------------------------------------------------------------
-
-
-StatementObserver = Callable[[str, float, "RedshiftError | None"], None]
-"""Called after each statement with its key, its seconds and its error (None when it succeeded)."""
-
-
-class RedshiftSession:
-    """A transaction on a redshift_connector connection (autocommit off: the driver begins one
-    with the first statement; the warehouse commits or rolls it back)."""
-
-    def __init__(
-        self,
-        connection: redshift_connector.Connection,
-        secrets: Sequence[str],
-        observer: StatementObserver | None = None,
-    ) -> None:
-        self.connection = connection
-        self._secrets = secrets
-        self._observer = observer
-
-    def _run(
-        self, key: str, text: str, params: Mapping[str, object] | None
-    ) -> redshift_connector.Cursor:
-        cursor = self.connection.cursor()
-        cursor.paramstyle = "pyformat"
-        started = time.perf_counter()
-        try:
-            if params:
-                cursor.execute(text, dict(params))
-            else:
-                cursor.execute(text)
-        except (redshift_connector.Error, OSError) as error:
-            failure = _error_from_driver(key, error, self._secrets)
-            if self._observer is not None:
-                self._observer(key, time.perf_counter() - started, failure)
-            raise failure from None
-        if self._observer is not None:
-            self._observer(key, time.perf_counter() - started, None)
-        return cursor
-
-    def _affected(self, key: str, text: str, params: Mapping[str, object] | None) -> int:
-        cursor = self._run(key, text, params)
-        try:
-            return int(cursor.rowcount)
-        finally:
-            cursor.close()
-
-    def execute(self, sql: SqlStatement, params: Mapping[str, object] | None = None) -> int:
-        return self._affected(sql.key, sql.text, params)
-
-    def query(
-        self, sql: SqlStatement, params: Mapping[str, object] | None = None
-    ) -> list[dict[str, object]]:
-        return self.query_rendered(sql.key, sql.text, params)
-
-    def query_rendered(
-        self, key: str, text: str, params: Mapping[str, object] | None = None
-    ) -> list[dict[str, object]]:
-        cursor = self._run(key, text, params)
-        try:
-            names = [column[0] for column in cursor.description or ()]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-        finally:
-            cursor.close()
-
-    def execute_rendered(
-        self, key: str, text: str, params: Mapping[str, object] | None = None
-    ) -> int:
-        """Runs SQL text rendered from statement ``key`` (a COPY, a LOCK, a multi-row INSERT)."""
-        return self._affected(key, text, params)
-
-    def lock_for_write(self, table: str) -> None:
-        self.execute_rendered("redshift/catalog.lock_table_for_write", render_lock(table))
-
-    def insert_rows(self, sql: SqlStatement, rows: Sequence[Mapping[str, object]]) -> int:
-        """Inserts ``rows`` with the one-row INSERT ``sql``, ``REJECTION_BATCH_ROWS`` per
-        statement."""
-        inserted = 0
-        for start in range(0, len(rows), REJECTION_BATCH_ROWS):
-            text, params = render_rows(sql, rows[start : start + REJECTION_BATCH_ROWS])
-            inserted += self.execute_rendered(sql.key, text, params)
-        return inserted
-
-
-@dataclass
-class _LoadErrorCursor:
-    """Where this session's load-error log was before the next COPY: rows of this session with a
-    higher query id, started after ``started_after``, belong to it."""
-
-    started_after: datetime
-    after_query: int
 
 
 class RedshiftWarehouse(Warehouse):
@@ -721,8 +128,8 @@ class RedshiftWarehouse(Warehouse):
         try:
             connection = open_connection(arguments)
         except (redshift_connector.Error, OSError) as error:
-            raise _connect_problem(
-                _error_from_driver(
+            raise connect_problem(
+                error_from_driver(
                     f"connect to {target}", error, secrets, action="could not be opened"
                 ),
                 target,
@@ -761,7 +168,7 @@ class RedshiftWarehouse(Warehouse):
             else:
                 self._connection.rollback()
         except (redshift_connector.Error, OSError) as error:
-            raise _error_from_driver(key, error, self._secrets) from None
+            raise error_from_driver(key, error, self._secrets) from None
 
     @contextmanager
     def transaction(self) -> Iterator[RedshiftSession]:
@@ -915,7 +322,7 @@ class RedshiftWarehouse(Warehouse):
         inserted the way COPY inserts them: no Redshift is reachable there.)"""
         session.execute_rendered(key, text)
 
-    def _load_error_cursor(self, session: RedshiftSession) -> _LoadErrorCursor:
+    def _load_error_cursor(self, session: RedshiftSession) -> LoadErrorCursor:
         """Where the session's load-error log stands, read before the first COPY of a load."""
         (now,) = session.query(statement("redshift/session.server_time"))
         (mark,) = session.query(
@@ -924,7 +331,7 @@ class RedshiftWarehouse(Warehouse):
         started = now["now"]
         if not isinstance(started, datetime):
             raise TypeError(f"server_time returned {started!r}")
-        return _LoadErrorCursor(
+        return LoadErrorCursor(
             started_after=started - timedelta(seconds=1),
             after_query=int(mark["last_query"]),  # type: ignore[call-overload]
         )
@@ -936,7 +343,7 @@ class RedshiftWarehouse(Warehouse):
         text: str,
         base: str,
         log: Log,
-        errors: _LoadErrorCursor,
+        errors: LoadErrorCursor,
     ) -> tuple[int, list[CopyRejection]]:
         """Runs a COPY; returns the rows it loaded and the lines it rejected (and moves ``errors``
         past them). When the COPY fails, raises RedshiftLoadRejected with the rejected lines."""
@@ -957,7 +364,7 @@ class RedshiftWarehouse(Warehouse):
         return int(counted["loaded"]), rejections  # type: ignore[call-overload]
 
     def _new_rejections(
-        self, session: RedshiftSession, base: str, errors: _LoadErrorCursor
+        self, session: RedshiftSession, base: str, errors: LoadErrorCursor
     ) -> list[CopyRejection]:
         rows = session.query(
             statement(f"redshift/load_errors.{self.target.load_errors_file}_errors"),

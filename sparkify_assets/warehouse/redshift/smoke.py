@@ -39,13 +39,10 @@ from sparkify_assets.warehouse.check_results import run_table_checks
 from sparkify_assets.warehouse.interface import transform_statements
 from sparkify_assets.warehouse.load_window import LoadWindow
 from sparkify_assets.warehouse.redshift.copy_manifests import ManifestStore
-from sparkify_assets.warehouse.redshift.engine import (
-    RedshiftError,
-    RedshiftWarehouse,
-    StatementObserver,
-    render_schema,
-    render_table,
-)
+from sparkify_assets.warehouse.redshift.engine import RedshiftWarehouse
+from sparkify_assets.warehouse.redshift.errors import RedshiftError
+from sparkify_assets.warehouse.redshift.session import StatementObserver
+from sparkify_assets.warehouse.redshift.statement_rendering import render_schema, render_table
 from sparkify_assets.warehouse.settings import WarehouseSettings
 from sparkify_assets.warehouse.sql_files import statement
 from sparkify_assets.warehouse.tables import WAREHOUSE_TABLES
