@@ -73,7 +73,7 @@ def run_table_checks(
     for check in load_file(f"checks/{checked_table_name(table)}").values():
         (found,) = warehouse.query(check, params)
         row = CheckRow.from_row(found)
-        metadata: dict[str, object] = {"failures": row.failures}
+        metadata: dict[str, Any] = {"failures": row.failures}
         metadata.update(
             {
                 name: _metadata_value(value)
