@@ -1,12 +1,5 @@
-"""Freshness of the log-dated tables, as lag behind the source (``source/log_freshness.py``).
-
-One ``fresh_vs_source`` check per log-dated table: passes while the table's newest log day is at
-most ``warn_lag_days`` behind the newest day present in the source, warns up to
-``error_lag_days``, fails (ERROR) beyond, or when the optional wall-clock ``max_age_days`` is
-exceeded. The checks run on their own schedule (the lag grows when nothing arrives: a run that
-loads nothing cannot notice it) and at the end of ``sparkify build``; their failures reach the
-``check_failure_alert`` sensor.
-"""
+"""One ``fresh_vs_source`` check per log-dated table (lag behind the newest day in the source), run
+on its own schedule and at the end of ``sparkify build`` (docs/operations.md, "Freshness")."""
 
 from datetime import UTC, date, datetime
 

@@ -1,9 +1,8 @@
-"""The star schema: the songplays fact and the users, songs, artists and time dimensions.
+"""The star schema's assets, from one list: each table rebuilt by ``sql/transform/<table>.sql``
+(a delete and an insert in one transaction) on the log dates of the run, or whole."""
 
-Each is rebuilt by the set-based SQL in ``sql/transform/<table>.sql`` (a delete and an insert in one
-transaction), the same files on PostgreSQL and Redshift except where an engine keeps a measured
-variant in ``sql/<engine>/transform/`` (PostgreSQL's users).
-"""
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import dagster as dg
 
@@ -38,113 +37,87 @@ def _definition_metadata(table: str) -> dict[str, object]:
     return table_definition_metadata(table, loaded_by=(f"transform/{table}",))
 
 
-@dg.asset(
-    name="songplays",
-    description=(
+@dataclass(frozen=True)
+class StarTable:
+    """One table of the star schema: what it holds, what it is built from, and whether it is
+    partitioned by log date (else rebuilt whole from the catalog)."""
+
+    name: str
+    description: str
+    deps: Sequence[str]
+    by_log_date: bool
+    automation_ignores: Sequence[str] = ()
+
+
+STAR_TABLES = (
+    StarTable(
+        "songplays",
         "Fact table: one row per song play (a NextSong event), with who played what, when, where"
         " and on which level. song_id/artist_id are set when the catalog has the song (same title,"
-        " artist and duration within 0.01 s), NULL otherwise — the play still counts."
+        " artist and duration within 0.01 s), NULL otherwise — the play still counts.",
+        deps=("staging_events", "staging_songs", "users", "songs", "artists"),
+        by_log_date=True,
+        automation_ignores=("staging_songs",),
     ),
-    group_name=STAR_GROUP,
-    kinds=KINDS,
-    owners=OWNERS,
-    retry_policy=warehouse_retry_policy,
-    pool=WAREHOUSE_POOL,  # runs writing the warehouse queue (dagster.yaml: one at a time)
-    deps=["staging_events", "staging_songs", "users", "songs", "artists"],
-    automation_condition=rebuild_after_upstream_change(ignoring=["staging_songs"]),
-    partitions_def=log_date_partitions,
-    backfill_policy=log_date_backfill_policy,
-    check_specs=table_check_specs("songplays"),
-    metadata=_definition_metadata("songplays"),
-)
-def songplays(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    return _replace_table(
-        warehouse, "songplays", LoadWindow.from_time_window(*context.partition_time_window)
-    )
-
-
-@dg.asset(
-    name="users",
-    description=(
+    StarTable(
+        "users",
         "Dimension: one row per identified user, with name, gender and current level (free/paid)"
-        " taken from their most recent event — correct whatever order log dates are loaded in."
+        " taken from their most recent event — correct whatever order log dates are loaded in.",
+        deps=("staging_events",),
+        by_log_date=True,
     ),
-    group_name=STAR_GROUP,
-    kinds=KINDS,
-    owners=OWNERS,
-    retry_policy=warehouse_retry_policy,
-    pool=WAREHOUSE_POOL,  # runs writing the warehouse queue (dagster.yaml: one at a time)
-    deps=["staging_events"],
-    automation_condition=rebuild_after_upstream_change(),
-    partitions_def=log_date_partitions,
-    backfill_policy=log_date_backfill_policy,
-    check_specs=table_check_specs("users"),
-    metadata=_definition_metadata("users"),
-)
-def users(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    return _replace_table(
-        warehouse, "users", LoadWindow.from_time_window(*context.partition_time_window)
-    )
-
-
-@dg.asset(
-    name="time",
-    description=(
+    StarTable(
+        "time",
         "Dimension: one row per distinct song-play start time, with hour, day, ISO week, month,"
-        " year and weekday (0 = Sunday) for grouping plays by time."
+        " year and weekday (0 = Sunday) for grouping plays by time.",
+        deps=("songplays",),
+        by_log_date=True,
     ),
-    group_name=STAR_GROUP,
-    kinds=KINDS,
-    owners=OWNERS,
-    retry_policy=warehouse_retry_policy,
-    pool=WAREHOUSE_POOL,  # runs writing the warehouse queue (dagster.yaml: one at a time)
-    deps=["songplays"],
-    automation_condition=rebuild_after_upstream_change(),
-    partitions_def=log_date_partitions,
-    backfill_policy=log_date_backfill_policy,
-    check_specs=table_check_specs("time"),
-    metadata=_definition_metadata("time"),
-)
-def time(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    return _replace_table(
-        warehouse, "time", LoadWindow.from_time_window(*context.partition_time_window)
-    )
-
-
-@dg.asset(
-    name="songs",
-    description="Dimension: one row per song of the catalog (title, artist, year, duration).",
-    group_name=STAR_GROUP,
-    kinds=KINDS,
-    owners=OWNERS,
-    retry_policy=warehouse_retry_policy,
-    pool=WAREHOUSE_POOL,  # runs writing the warehouse queue (dagster.yaml: one at a time)
-    deps=["staging_songs"],
-    automation_condition=rebuild_after_upstream_change(),
-    check_specs=table_check_specs("songs"),
-    metadata=_definition_metadata("songs"),
-)
-def songs(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    return _replace_table(warehouse, "songs", None)
-
-
-@dg.asset(
-    name="artists",
-    description=(
+    StarTable(
+        "songs",
+        "Dimension: one row per song of the catalog (title, artist, year, duration).",
+        deps=("staging_songs",),
+        by_log_date=False,
+    ),
+    StarTable(
+        "artists",
         "Dimension: one row per artist of the catalog (name, location, coordinates); where song"
-        " files disagree, the most complete entry wins."
+        " files disagree, the most complete entry wins.",
+        deps=("staging_songs",),
+        by_log_date=False,
     ),
-    group_name=STAR_GROUP,
-    kinds=KINDS,
-    owners=OWNERS,
-    retry_policy=warehouse_retry_policy,
-    pool=WAREHOUSE_POOL,  # runs writing the warehouse queue (dagster.yaml: one at a time)
-    deps=["staging_songs"],
-    automation_condition=rebuild_after_upstream_change(),
-    check_specs=table_check_specs("artists"),
-    metadata=_definition_metadata("artists"),
 )
-def artists(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    return _replace_table(warehouse, "artists", None)
+
+
+def star_table_asset(table: StarTable) -> dg.AssetsDefinition:
+    """The asset that rebuilds ``table``, with its checks (sql/checks/<table>.sql)."""
+
+    @dg.asset(
+        name=table.name,
+        description=table.description,
+        group_name=STAR_GROUP,
+        kinds=KINDS,
+        owners=OWNERS,
+        retry_policy=warehouse_retry_policy,
+        pool=WAREHOUSE_POOL,  # runs writing the warehouse queue (dagster.yaml: one at a time)
+        deps=list(table.deps),
+        automation_condition=rebuild_after_upstream_change(ignoring=table.automation_ignores),
+        partitions_def=log_date_partitions if table.by_log_date else None,
+        backfill_policy=log_date_backfill_policy if table.by_log_date else None,
+        check_specs=table_check_specs(table.name),
+        metadata=_definition_metadata(table.name),
+    )
+    def rebuild(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
+        window = (
+            LoadWindow.from_time_window(*context.partition_time_window)
+            if table.by_log_date
+            else None
+        )
+        return _replace_table(warehouse, table.name, window)
+
+    return rebuild
+
+
+star_assets = [star_table_asset(table) for table in STAR_TABLES]

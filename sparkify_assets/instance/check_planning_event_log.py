@@ -1,18 +1,5 @@
-"""The instance's event log: dagster-postgres' own, with one planned row per check and run.
-
-When a run is created, Dagster 1.13 writes an "evaluation planned" row into the asset-check
-executions table for every check, times every partition of the run, whether or not the check is
-partitioned. The project's checks are not partitioned (an ``AssetCheckSpec`` without
-``partitions_def``: a check judges a run's whole window once), so a range run over the 2,859 days
-of the long history wrote 16 x 2,859 = 45,744 rows, each with the serialized event: measured at
-51 of the 59 s the command took (``benchmarks/real_paths.py``, 100k events). Worse, the check's
-result (partition None) then matches none of them: Dagster inserts another row and the 45,744 stay
-"planned" for ever.
-
-Here a planned check of a partitioned run gets one row, partition None: the row the check's result
-updates. ``tests/test_daemon_on_project_instance.py`` asserts that no check of the definitions has
-a ``partitions_def`` (the condition for this to be right).
-"""
+"""The instance's event log: dagster-postgres' own, with one "evaluation planned" row per check and
+run instead of one per check and partition (docs/instance_and_performance.md)."""
 
 from __future__ import annotations
 

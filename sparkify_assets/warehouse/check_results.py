@@ -1,10 +1,5 @@
-"""Turning a table's state into what Dagster records: check results and materialization metadata.
-
-Checks live in ``sql/checks/<table>.sql``: each named query returns one row with ``failures``
-(0 = pass), optionally ``warn_only`` (1 = a failure is only a warning), and figures that become the
-check's metadata. The comment lines after a check's name describe it; ``-- @blocking`` makes a
-failure stop the assets downstream.
-"""
+"""Turning a table's state into what Dagster records: check results from ``sql/checks/<table>.sql``
+and materialization metadata (the checks' conventions: docs/tables_and_data_flow.md)."""
 
 from __future__ import annotations
 

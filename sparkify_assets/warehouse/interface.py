@@ -1,10 +1,5 @@
-"""The warehouse interface the assets use, whatever the engine behind it.
-
-Engines differ only in how they connect, their DDL and how they stage raw files (PostgreSQL streams
-parsed rows through ``COPY ... FROM STDIN``; Redshift runs ``COPY`` from S3). Everything else —
-transforms, checks, row counts — is the same SQL from ``sql/``, run through a
-:class:`WarehouseSession`.
-"""
+"""The warehouse interface the assets use, whatever the engine: engines differ in connecting, DDL
+and staging raw files; transforms, checks and row counts are the shared ``sql/`` files."""
 
 from __future__ import annotations
 

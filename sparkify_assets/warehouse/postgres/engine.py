@@ -1,8 +1,5 @@
-"""The PostgreSQL engine: the embedded default and the test engine.
-
-Raw files are parsed in Python (``event_records``, ``song_records``) and streamed into the staging
-tables with ``COPY ... FROM STDIN``: memory stays flat whatever the file size or number of days.
-"""
+"""The PostgreSQL engine (the embedded default and the test engine): raw files parsed in Python
+and streamed into the staging tables with ``COPY ... FROM STDIN``, in flat memory."""
 
 from __future__ import annotations
 
