@@ -4,7 +4,6 @@ and the result shapes that several modules read."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -26,22 +25,6 @@ def int_value(row: Row, column: str) -> int:
 def optional_int_value(row: Row, column: str) -> int | None:
     """``row[column]`` as an int, or None for NULL."""
     return None if row[column] is None else int_value(row, column)
-
-
-def float_value(row: Row, column: str) -> float:
-    """``row[column]`` (a NUMERIC: Decimal) as a float."""
-    value = row[column]
-    if isinstance(value, int | Decimal | float | str):
-        return float(value)
-    raise _wrong_type(column, "a number", value)
-
-
-def date_value(row: Row, column: str) -> date:
-    """``row[column]`` (a DATE) as a date."""
-    value = row[column]
-    if isinstance(value, date):
-        return value
-    raise _wrong_type(column, "a date", value)
 
 
 class RowCount(NamedTuple):
