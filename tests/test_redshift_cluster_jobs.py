@@ -1631,3 +1631,77 @@ def test_the_s3_endpoint_goes_on_the_route_tables_of_the_subnet_groups_subnets(
 
     assert run_job("redshift_cluster_down", cluster_resource(in_its_vpc)).result.success
     assert aws.project_s3_endpoints() == []
+
+
+# ---- [iam_role.s3_backup]: the backup prefix the cluster role may write ---------------------
+
+BACKUP_TABLE = """
+[iam_role.s3_backup]
+bucket = "sparkify-backups"
+prefix = "warehouse"
+"""
+BACKUP_POLICY = "policies/redshift_s3_backup_write_policy.json"
+READ_TABLE_END = 'prefixes = ["song_data", "log_data", "log_json_path.json"]\n'
+
+
+def test_up_gives_the_role_a_backup_policy_for_the_prefix_only(aws: Aws, tmp_path: Path) -> None:
+    spec_path = spec_variant(tmp_path, {READ_TABLE_END: READ_TABLE_END + BACKUP_TABLE})
+    run = run_job("redshift_cluster_up", cluster_resource(spec_path))
+    assert run.result.success, run.messages
+
+    iam = aws.client("iam")
+    assert sorted(iam.list_role_policies(RoleName=ROLE)["PolicyNames"]) == sorted(
+        [POLICY, "sparkify-s3-backup"]
+    )
+    document = iam.get_role_policy(RoleName=ROLE, PolicyName="sparkify-s3-backup")["PolicyDocument"]
+    document = json.loads(document) if isinstance(document, str) else document
+    granted = {
+        action
+        for statement in document["Statement"]
+        for action in (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+    }
+    assert granted == {"s3:PutObject", "s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"}
+    objects = next(s for s in document["Statement"] if "s3:PutObject" in s["Action"])
+    assert objects["Resource"] == [
+        "arn:aws:s3:::sparkify-backups/warehouse",
+        "arn:aws:s3:::sparkify-backups/warehouse/*",
+    ]
+    assert any("sparkify-s3-backup allows writing" in m for m in run.messages), run.messages
+
+    # the backup table removed again: the role now carries a policy the spec does not list
+    plain = run_job("redshift_cluster_up")
+    assert not plain.result.success
+    assert "grants more than the spec's policies" in plain.failure()
+    assert "sparkify-s3-backup" in plain.failure()
+
+
+@pytest.mark.parametrize(
+    ("table", "complaint"),
+    [
+        ('bucket = "sparkify-backups"\nprefix = "warehouse/*"\n', "without wildcards"),
+        ('bucket = "Not_A_Bucket"\nprefix = "warehouse"\n', "iam_role.s3_backup.bucket"),
+        ('bucket = "sparkify-backups"\n', "iam_role.s3_backup.prefix"),
+        ('bucket = "b-1"\nprefix = "p"\nwrite_everything = true\n', "write_everything"),
+    ],
+)
+def test_a_backup_table_that_grants_too_much_or_too_little_is_refused(
+    tmp_path: Path, table: str, complaint: str
+) -> None:
+    spec_path = spec_variant(
+        tmp_path, {READ_TABLE_END: READ_TABLE_END + "\n[iam_role.s3_backup]\n" + table}
+    )
+    with pytest.raises(RedshiftClusterSpecError, match=re.escape(complaint)):
+        load_redshift_cluster_spec(spec_path)
+
+
+def test_a_backup_policy_that_may_delete_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "policies").mkdir()
+    template = json.loads((infra_directory() / BACKUP_POLICY).read_text())
+    template["Statement"][1]["Action"].append("s3:DeleteObject")
+    (tmp_path / "policies" / "deleting.json").write_text(json.dumps(template))
+    table = BACKUP_TABLE + 'permission_policy = "policies/deleting.json"\n'
+    spec_path = spec_variant(tmp_path, {READ_TABLE_END: READ_TABLE_END + table})
+    with pytest.raises(RedshiftClusterSpecError, match="'s3:DeleteObject' is not a read or write"):
+        load_redshift_cluster_spec(spec_path)

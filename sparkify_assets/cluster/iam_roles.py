@@ -50,9 +50,16 @@ class IamRoles(ClusterAwsContext):
             f"s3://{access.bucket}/{{{','.join(access.prefixes)}}}"
             for access in self.spec.s3_read_access
         )
+        backup = self.spec.s3_backup
+        writable = (
+            f"; inline policy {backup.policy_name} allows writing and reading back"
+            f" s3://{backup.bucket}/{backup.access.prefixes[0]}/ (backups; no delete)"
+            if backup
+            else ""
+        )
         self.log.info(
             f"IAM role {role.name}: inline policy {self.spec.iam_policy_name} allows reading"
-            f" {readable} and nothing else; Redshift may assume it for database user"
+            f" {readable}{writable} and nothing else; Redshift may assume it for database user"
             f" {self.spec.etl_user} only (sts:ExternalId {self.spec.etl_dbuser_arn(self.account)})"
         )
         return arn

@@ -146,8 +146,11 @@ def _fill_placeholders(node: Any, values: Mapping[str, str | list[str]]) -> Any:
     return node
 
 
-def permission_policy_problems(document: str, s3_read_access: Sequence[S3ReadAccess]) -> list[str]:
-    """Why ``document`` grants more than reading the configured buckets (empty: it does not)."""
+def permission_policy_problems(
+    document: str, s3_read_access: Sequence[S3ReadAccess], *, may_write: bool = False
+) -> list[str]:
+    """Why ``document`` grants more than reading the configured buckets (empty: it does not);
+    ``may_write``: ``s3:PutObject`` is allowed too (the backup prefix), never a delete."""
     problems = []
     allowed_buckets = {access.bucket for access in s3_read_access}
     statements = json.loads(document).get("Statement", [])
@@ -159,8 +162,10 @@ def permission_policy_problems(document: str, s3_read_access: Sequence[S3ReadAcc
         if statement.get("Effect") != "Allow":
             continue
         for action in _as_list(statement.get("Action")):
-            if "*" in action or not re.match(r"^s3:(Get|List)\w+$", action):
-                problems.append(f"action {action!r} is not a read-only S3 action")
+            allowed = r"^s3:(Get|List)\w+$|^s3:PutObject$" if may_write else r"^s3:(Get|List)\w+$"
+            if "*" in action or not re.match(allowed, action):
+                kind = "read or write (no delete)" if may_write else "read-only"
+                problems.append(f"action {action!r} is not a {kind} S3 action")
         resources = _as_list(statement.get("Resource"))
         if not resources:
             problems.append(f"statement {statement.get('Sid', '?')} names no resource")

@@ -220,6 +220,43 @@ class PauseSchedule(BaseModel):
         return f"cron({int(minute)} {int(hour)} ? * {self.days} *)"
 
 
+class BackupWriteAccess(BaseModel):
+    """``[iam_role.s3_backup]``: the backup prefix the cluster role may write (UNLOAD) and read
+    back (COPY) — ``SPARKIFY_BACKUP_URL`` with the Redshift engine — as a second inline policy."""
+
+    model_config = _STRICT
+
+    bucket: str = Field(pattern=BUCKET_NAME_PATTERN)
+    prefix: str = Field(min_length=1)
+    policy_name: IamPolicyName = "sparkify-s3-backup"
+    permission_policy_template: PolicyFile = Field(
+        "policies/redshift_s3_backup_write_policy.json", alias="permission_policy"
+    )
+
+    @property
+    def access(self) -> S3ReadAccess:
+        """The bucket and prefix in the form the policy templates render (one "prefix")."""
+        return S3ReadAccess(self.bucket, (self.prefix,))
+
+    @model_validator(mode="after")
+    def _writes_the_prefix_only(self) -> Self:
+        try:
+            access = self.access
+        except ValidationError as error:
+            raise ValueError(error.errors()[0]["msg"]) from None
+        rendered = render_permission_policy(self.permission_policy_template, [access])
+        problems = permission_policy_problems(rendered, [access], may_write=True)
+        if problems:
+            raise ValueError("\n  - ".join(problems))
+        return self
+
+    def policy_document(self, region: str) -> str:
+        """The backup policy for ``region``'s partition."""
+        return render_permission_policy(
+            self.permission_policy_template, [self.access], aws_partition(region)
+        )
+
+
 class RedshiftClusterSpec(BaseModel):
     """The whole declarative description of the cluster and what surrounds it, one field per
     setting, each read from its ``[table] key`` of the TOML."""
@@ -260,6 +297,7 @@ class RedshiftClusterSpec(BaseModel):
     permission_policy_template: PolicyFile = _setting(
         "iam_role", "permission_policy", "policies/redshift_s3_read_policy.json"
     )
+    s3_backup: BackupWriteAccess | None = _setting("iam_role", "s3_backup", None)
     security_group_name: SecurityGroupName = _setting("network", "security_group_name")
     allowed_cidr: Ipv4Network = _setting("network", "allowed_cidr")
     allow_public_ingress: bool = _setting("network", "allow_public_ingress", False)
@@ -398,8 +436,8 @@ class RedshiftClusterSpec(BaseModel):
     def cluster_role(self, account: AccountContext) -> RoleDefinition:
         """The role COPY (and UNLOAD) use: trusted as above, reading the configured prefixes.
 
-        Further inline policies (a backup prefix to write, say) are added to ``policies``; the
-        role is refused if it carries any policy that is not listed here.
+        With ``[iam_role.s3_backup]``, a second inline policy lets it write and read back the
+        backup prefix; the role is refused if it carries any policy that is not listed here.
         """
         return RoleDefinition(
             name=self.iam_role_name,
@@ -407,6 +445,16 @@ class RedshiftClusterSpec(BaseModel):
             trust_policy=self.trust_policy_document(account),
             policies=(
                 RolePolicy(self.iam_policy_name, self.permission_policy_document(account.region)),
+                *(
+                    (
+                        RolePolicy(
+                            self.s3_backup.policy_name,
+                            self.s3_backup.policy_document(account.region),
+                        ),
+                    )
+                    if self.s3_backup
+                    else ()
+                ),
             ),
         )
 
