@@ -36,6 +36,7 @@ from sparkify_assets.warehouse.interface import (
 from sparkify_assets.warehouse.load_window import LoadWindow
 from sparkify_assets.warehouse.postgres.connect_problems import postgres_connect_problem
 from sparkify_assets.warehouse.postgres.parquet_files import csv_to_parquet_files, parquet_as_csv
+from sparkify_assets.warehouse.query_rows import RowCount
 from sparkify_assets.warehouse.schema_versions import VERSION_TABLE
 from sparkify_assets.warehouse.session import WarehouseSession
 from sparkify_assets.warehouse.sql_files import SqlStatement, statement
@@ -253,7 +254,7 @@ class PostgresWarehouse(Warehouse):
             for part in parts:
                 params = part.sql_params()
                 (counted,) = session.query(part.dataset.count, params)
-                counts[part.folder] = int(counted["row_count"])  # type: ignore[call-overload]
+                counts[part.folder] = RowCount.from_row(counted).row_count
                 spooled = Path(scratch) / "rows.csv"
                 session.copy_out_to_file(_copy_out(part.dataset.export), params, spooled)
                 files = csv_to_parquet_files(
@@ -453,7 +454,7 @@ def _quarantine(
     source_kind: str,
     run_id: str,
     *,
-    log_date: object,
+    log_date: date | None,
 ) -> None:
     if not rejected:
         return
@@ -463,7 +464,7 @@ def _quarantine(
         (
             r.quarantine_row(
                 source_kind=source_kind,
-                log_date=log_date,  # type: ignore[arg-type]
+                log_date=log_date,
                 rejected_at=now,
                 run_id=run_id,
             )

@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from sparkify_assets.analytics.questions import QUESTIONS
 from sparkify_assets.sample_data.generator import write_sample_source
 from sparkify_assets.sample_data.spec import SampleSpec
 from sparkify_assets.source.s3_tree import S3SourceTree, split_s3_url
@@ -31,13 +32,7 @@ from sparkify_assets.warehouse.tables import WAREHOUSE_TABLES
 
 SMOKE_SPEC = SampleSpec(seed=12, days=2, events_per_day=30, users=5, catalog_songs=8)
 STAR_TABLES = ("songs", "artists", "users", "songplays", "time")
-ANALYTICS = (
-    "free_vs_paid_plays",
-    "most_active_users",
-    "plays_by_hour",
-    "top_artists_by_month",
-    "top_songs_by_month",
-)
+ANALYTICS = tuple(sorted(QUESTIONS, key=lambda question: question.name))
 
 
 class Connect(Protocol):
@@ -217,7 +212,7 @@ def run_smoke(
                 warehouse.row_count(table, window if table != "load_quarantine" else None)
         with step("analytics queries"):
             for question in ANALYTICS:
-                warehouse.query(statement(f"analytics/{question}.{question}"))
+                warehouse.query(statement(question.statement_key))
         with step("ANALYZE and VACUUM DELETE ONLY"):
             for name in ("analyze_table", "vacuum_delete_only"):
                 key = f"redshift/upkeep.{name}"
