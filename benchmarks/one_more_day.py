@@ -197,6 +197,12 @@ def main(argv: list[str] | None = None) -> int:
         default="100000,1000000",
         help="comma-separated history sizes in events (default: 100000,1000000)",
     )
+    parser.add_argument(
+        "--source-events",
+        type=int,
+        default=SOURCE_EVENTS,
+        help="events of the source the histories are cut from (default 1000000)",
+    )
     parser.add_argument("--rounds", type=int, default=5, help="day runs per history (default 5)")
     parser.add_argument(
         "--no-settle",
@@ -213,9 +219,10 @@ def main(argv: list[str] | None = None) -> int:
     sizes = sorted(int(size) for size in args.history_events.split(","))
     admin_url = args.postgres_url or embedded_admin_url()
 
-    source_events = max(*sizes, SOURCE_EVENTS)  # the same day and catalog for every size
+    source_events = max(*sizes, args.source_events)  # the same day and catalog for every size
     spec = shape_spec("long", source_events)
-    days = max(LONG_DAYS, round(source_events / 350))
+    # real_paths' long shape at 1M (2,859 days of ~350 events), scaled for other sizes.
+    days = max(2, round(LONG_DAYS * source_events / SOURCE_EVENTS))
     spec = replace(spec, days=days + 1, events_per_day=max(1, round(source_events / days)))
     source, _ = cached_source(spec)
     all_days = [spec.start + timedelta(days=n) for n in range(spec.days)]
