@@ -133,6 +133,9 @@ class EmbeddedPostgres:
                 f"unix_socket_directories={_directory_list_entry(socket_dir)}",
                 "unix_socket_permissions=0700",
                 f"port={PORT}",
+                # A step's table lock that meets autovacuum (busy after a bulk load) waits this
+                # long before the server cancels the autovacuum: 1 s by default, per step.
+                "deadlock_timeout=100ms",
             ]
             options = " ".join(f"-c {shlex.quote(setting)}" for setting in settings)
             started = self._pg_ctl(
