@@ -44,7 +44,8 @@ from sparkify_assets.definitions import defs
 from sparkify_assets.defs.asset_groups import LOG_DATE_ASSETS
 from sparkify_assets.defs.backup_resource import BackupResource
 from sparkify_assets.defs.resources import SourceResource, WarehouseResource
-from sparkify_assets.sample_data.generator import SampleSpec, write_sample_source
+from sparkify_assets.sample_data.generator import write_sample_source
+from sparkify_assets.sample_data.spec import SampleSpec
 from sparkify_assets.settings.project_home import sparkify_home
 from sparkify_assets.warehouse.interface import transform_statements
 from sparkify_assets.warehouse.load_window import LoadWindow

@@ -30,7 +30,7 @@ from benchmarks.full_build import (
     embedded_admin_url,
     fresh_database,
 )
-from sparkify_assets.sample_data.generator import SampleSpec
+from sparkify_assets.sample_data.spec import SampleSpec
 from sparkify_assets.source.local_tree import LocalSourceTree
 from sparkify_assets.warehouse.interface import transform_statements
 from sparkify_assets.warehouse.load_window import LoadWindow

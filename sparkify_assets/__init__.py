@@ -1,0 +1,1 @@
+"""The Sparkify song-play warehouse as Dagster assets (the map: docs/architecture.md)."""

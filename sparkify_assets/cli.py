@@ -1,13 +1,5 @@
-"""``sparkify``: build the warehouse, run Dagster on the project's instance, generate sample data,
-stop the embedded PostgreSQL server.
-
-Every command that uses Dagster uses the project's own instance (``$SPARKIFY_HOME/dagster_home``,
-storage on PostgreSQL; see ``instance/project_instance.py``): ``build``'s runs show in the UI that
-``dev`` starts, and the sensors ``dev``/``daemon`` run remember what they have seen.
-
-A configuration or connection problem ends in one line naming the setting and the fix, exit
-status 2; a failed run or check exits 1. ``--debug`` shows the traceback instead.
-"""
+"""The ``sparkify`` command: its subcommands, and the one-line messages and exit statuses of
+configuration and connection problems."""
 
 from __future__ import annotations
 
@@ -243,6 +235,19 @@ def redshift_smoke(args: argparse.Namespace) -> int:
     return run_smoke(settings, args.bucket_url, keep_schema=args.keep_schema)
 
 
+# What `sparkify --help` says before the subcommands.
+HELP_DESCRIPTION = """\
+``sparkify``: build the warehouse, run Dagster on the project's instance, generate sample data,
+stop the embedded PostgreSQL server.
+
+Every command that uses Dagster uses the project's own instance (``$SPARKIFY_HOME/dagster_home``,
+storage on PostgreSQL; see ``instance/project_instance.py``): ``build``'s runs show in the UI that
+``dev`` starts, and the sensors ``dev``/``daemon`` run remember what they have seen.
+
+A configuration or connection problem ends in one line naming the setting and the fix, exit
+status 2; a failed run or check exits 1. ``--debug`` shows the traceback instead.
+"""
+
 PASS_THROUGH = {"generate": generate, "dev": dev, "daemon": daemon, "dagster": dagster_command}
 
 
@@ -250,7 +255,7 @@ def command_parser() -> argparse.ArgumentParser:
     """The ``sparkify`` command line: its subcommands and options."""
     parser = argparse.ArgumentParser(
         prog="sparkify",
-        description=__doc__,
+        description=HELP_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(

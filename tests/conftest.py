@@ -19,7 +19,8 @@ from psycopg import sql as pgsql
 
 from sparkify_assets.defs.backup_resource import BackupResource
 from sparkify_assets.defs.resources import SourceResource, WarehouseResource
-from sparkify_assets.sample_data.generator import SampleSpec, write_sample_source
+from sparkify_assets.sample_data.generator import write_sample_source
+from sparkify_assets.sample_data.spec import SampleSpec
 
 # The fixtures of a real S3 server (moto) and of the Redshift engine against PostgreSQL, for every
 # test module that names them.

@@ -28,7 +28,8 @@ from sparkify_assets.definitions import defs
 from sparkify_assets.defs import analytics_assets
 from sparkify_assets.defs.asset_groups import TABLE_ASSETS
 from sparkify_assets.defs.resources import WarehouseResource
-from sparkify_assets.sample_data.generator import SampleSpec, write_sample_source
+from sparkify_assets.sample_data.generator import write_sample_source
+from sparkify_assets.sample_data.spec import SampleSpec
 from sparkify_assets.warehouse.sql_files import load_file, sql_root
 from tests.conftest import new_database, resources_for
 from tests.reference_warehouse import ReferenceWarehouse, reference_warehouse

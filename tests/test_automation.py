@@ -22,7 +22,8 @@ from sparkify_assets.defs.log_date_partitions import (
 from sparkify_assets.defs.resources import SourceResource
 from sparkify_assets.defs.source_sensors import log_data_sensor, song_data_sensor
 from sparkify_assets.defs.star_schema_automation import rebuild_after_upstream_change
-from sparkify_assets.sample_data.generator import SampleSpec, write_sample_source
+from sparkify_assets.sample_data.generator import write_sample_source
+from sparkify_assets.sample_data.spec import SampleSpec
 from sparkify_assets.source.layout import log_key_for
 from tests.conftest import resources_for
 from tests.reference_warehouse import reference_warehouse

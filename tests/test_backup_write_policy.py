@@ -13,11 +13,8 @@ import re
 
 import pytest
 
-from sparkify_assets.cluster.spec import (
-    S3ReadAccess,
-    infra_directory,
-    render_permission_policy,
-)
+from sparkify_assets.cluster.policy_documents import S3ReadAccess, render_permission_policy
+from sparkify_assets.cluster.spec import infra_directory
 
 TEMPLATE = infra_directory() / "policies" / "redshift_s3_backup_write_policy.json"
 BUCKET = "sparkify-backups"

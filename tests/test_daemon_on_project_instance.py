@@ -24,7 +24,8 @@ import pytest
 from dagster._core.execution.backfill import BulkActionStatus
 from dagster._core.scheduler.instigation import InstigatorTick, TickStatus
 
-from sparkify_assets.sample_data.generator import SampleSpec, write_sample_source
+from sparkify_assets.sample_data.generator import write_sample_source
+from sparkify_assets.sample_data.spec import SampleSpec
 from sparkify_assets.source.layout import log_key_for
 from tests.reference_warehouse import reference_warehouse
 from tests.support.s3_server import (  # noqa: F401 (fixtures)

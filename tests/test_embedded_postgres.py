@@ -294,3 +294,11 @@ def test_stop_postgres_command_stops_the_server_and_names_a_legacy_one(
     finally:
         server.remove()
         shutil.rmtree(home, ignore_errors=True)
+
+
+def test_a_lock_that_meets_autovacuum_waits_a_tenth_of_a_second(server: EmbeddedPostgres) -> None:
+    """The server cancels an autovacuum in a step's way after deadlock_timeout: 100 ms, not the
+    default 1 s that each step met after a bulk load (docs/instance_and_performance.md)."""
+    with psycopg.connect(**server.connect_kwargs()) as connection:
+        row = connection.execute("SELECT current_setting('deadlock_timeout')").fetchone()
+    assert row == ("100ms",)

@@ -20,7 +20,8 @@ import pytest
 from sparkify_assets.definitions import defs
 from sparkify_assets.defs.asset_groups import CATALOG_ASSETS, LOG_DATE_ASSETS
 from sparkify_assets.defs.log_date_partitions import partition_range_tags
-from sparkify_assets.sample_data.generator import SampleSpec, write_sample_source
+from sparkify_assets.sample_data.generator import write_sample_source
+from sparkify_assets.sample_data.spec import SampleSpec
 from tests.conftest import SMALL_SPEC, resources_for
 from tests.reference_warehouse import reference_warehouse
 from tests.warehouse_state import assert_matches_reference

@@ -30,7 +30,9 @@ from sparkify_assets.defs.freshness_checks import (
     freshness_checks,
     freshness_checks_job,
 )
+from sparkify_assets.source.local_tree import LocalSourceTree
 from sparkify_assets.source.log_freshness import Freshness, FreshnessLimits
+from sparkify_assets.source.tree import SourceFile
 from tests.conftest import SMALL_SPEC, resources_for
 from tests.support.s3_server import s3_environment, s3_server_url  # noqa: F401 (fixtures)
 
@@ -129,6 +131,32 @@ def test_freshness_checks_warn_then_fail_then_pass(warehouse_url: str, small_sou
         )  # the sample data is from 2018: the wall-clock limit, when switched on, fails it
         assert {e.severity for e in aged.values() if not e.passed} == {dg.AssetCheckSeverity.ERROR}
         assert len([e for e in aged.values() if not e.passed]) == 3
+
+
+def test_a_run_lists_the_source_once_for_its_three_checks(
+    warehouse_url: str, small_source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Listing every log file of a long history three times was a cost of every run that grew
+    with the history: the checks of one run share one listing, and each run lists anew."""
+    resources = resources_for(warehouse_url, small_source)
+    assert build_warehouse(defs, resources=resources, log_dates=[FIRST_DAY]).succeeded
+    listings: list[str] = []
+    log_files = LocalSourceTree.log_files
+
+    def counted(tree: LocalSourceTree) -> Iterator[tuple[date, SourceFile]]:
+        listings.append(tree.url)
+        return log_files(tree)
+
+    monkeypatch.setattr(LocalSourceTree, "log_files", counted)
+    with dg.DagsterInstance.ephemeral() as instance:
+        for run in (1, 2):
+            checked = _by_table(
+                _freshness_run(warehouse_url, small_source, FreshnessResource(), instance)
+            )
+            assert len(checked) == 3
+            assert len(listings) == run
+            newest = {e.metadata["newest_source_log_date"].value for e in checked.values()}
+            assert newest == {str(LAST_DAY)}
 
 
 def test_a_full_build_reports_freshness(warehouse_url: str, small_source: Path) -> None:

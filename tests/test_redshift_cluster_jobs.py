@@ -34,23 +34,20 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
-from sparkify_assets.cluster.operations import (
-    ClusterAwsClients,
+from sparkify_assets.cluster.aws_context import ClusterAwsClients, WaitSettings
+from sparkify_assets.cluster.create_request import cluster_create_request, master_password_problems
+from sparkify_assets.cluster.errors import (
     RedshiftClusterError,
-    RedshiftClusterLifecycle,
+    RedshiftClusterSpecError,
     RedshiftClusterWaitTimeout,
-    WaitSettings,
-    cluster_create_request,
-    master_password_problems,
 )
+from sparkify_assets.cluster.lifecycle import RedshiftClusterLifecycle
+from sparkify_assets.cluster.policy_documents import AccountContext, render_permission_policy
 from sparkify_assets.cluster.spec import (
     SPEC_PATH_ENV_VAR,
-    AccountContext,
-    RedshiftClusterSpecError,
     default_spec_path,
     infra_directory,
     load_redshift_cluster_spec,
-    render_permission_policy,
 )
 from sparkify_assets.defs.redshift_cluster_jobs import (
     REDSHIFT_CLUSTER_RESOURCE_KEY,
@@ -943,10 +940,10 @@ def test_spec_location_in_an_installed_wheel(
     """Installed, the module sits in site-packages/sparkify_assets/cluster/ with no infra/ two levels
     up; the wheel carries infra/ as sparkify_assets/_infra (pyproject's force-include)."""
     package = tmp_path / "site-packages" / "sparkify_assets"
-    (package / "lib").mkdir(parents=True)
+    (package / "cluster").mkdir(parents=True)
     shutil.copytree(REPO / "infra", package / "_infra")
-    module_path = package / "lib" / "redshift_cluster_spec.py"
-    shutil.copy(REPO / "sparkify_assets" / "lib" / "redshift_cluster_spec.py", module_path)
+    module_path = package / "cluster" / "spec.py"
+    shutil.copy(REPO / "sparkify_assets" / "cluster" / "spec.py", module_path)
     spec = importlib.util.spec_from_file_location("installed_redshift_cluster_spec", module_path)
     assert spec and spec.loader
     installed = importlib.util.module_from_spec(spec)
@@ -967,14 +964,30 @@ def test_spec_location_in_an_installed_wheel(
     ("old", "new", "complaint"),
     [
         ('identifier = "sparkify-dwh"', 'identifier = "Sparkify--DWH"', "cluster.identifier"),
-        ("number_of_nodes = 4", "number_of_nodes = 0", "cluster.number_of_nodes 0"),
-        ("number_of_nodes = 4", 'number_of_nodes = "4"', "must be an integer"),
+        (
+            "number_of_nodes = 4",
+            "number_of_nodes = 0",
+            "cluster.number_of_nodes: Input should be greater than or equal to 1",
+        ),
+        (
+            "number_of_nodes = 4",
+            'number_of_nodes = "4"',
+            "cluster.number_of_nodes: Input should be a valid integer",
+        ),
         ("port = 5439", "port = 6000", "listens on 5431-5455/8191-8215"),
-        ("publicly_accessible = false", "publically_accessible = false", "unknown setting"),
+        (
+            "publicly_accessible = false",
+            "publically_accessible = false",
+            "cluster.publically_accessible: Extra inputs are not permitted",
+        ),
         (f'allowed_cidr = "{ALLOWED_CIDR}"', 'allowed_cidr = "10.0.0.1/8"', "host bits set"),
         (f'allowed_cidr = "{ALLOWED_CIDR}"', 'allowed_cidr = "::/0"', "IPv4"),
         ('"song_data",', '"*",', "without wildcards"),
-        ('bucket = "udacity-dend"', 'bucket = "Not_A_Bucket"', "not an S3 bucket name"),
+        (
+            'bucket = "udacity-dend"',
+            'bucket = "Not_A_Bucket"',
+            "iam_role.s3_read.0.bucket: String should match pattern",
+        ),
         (
             'trust_policy = "policies/redshift_trust_policy.json"',
             'trust_policy = "policies/missing.json"',
@@ -1517,14 +1530,22 @@ def test_the_shipped_spec_is_narrower_than_the_default_vpc_and_says_why() -> Non
             "tags.managed-by is required",
         ),
         ('destination = "cloudwatch"', 'destination = "s3"', "needs an S3 bucket name"),
-        ('destination = "cloudwatch"', 'destination = "syslog"', "must be 'cloudwatch' or 's3'"),
+        (
+            'destination = "cloudwatch"',
+            'destination = "syslog"',
+            "audit_logging.destination: Input should be 'cloudwatch' or 's3'",
+        ),
         ('name = "sparkify_etl"', 'name = "sparkify_admin"', "not the master user"),
         ('name = "sparkify_etl"', 'name = "Etl-User"', "etl_user.name"),
         ('days = "MON-FRI"', 'days = "MON-FRI; rm"', "schedule.days"),
         ('pause_at_utc = "19:00"', 'pause_at_utc = "25:00"', "schedule.pause_at_utc"),
         ('pause_at_utc = "19:00"', 'pause_at_utc = "07:00"', "must differ"),
         ('family = "redshift-1.0"', 'family = "postgres15"', "parameter_group.family"),
-        ("automated_snapshot_retention_days = 7", "automated_snapshot_retention_days = 0", "1..35"),
+        (
+            "automated_snapshot_retention_days = 7",
+            "automated_snapshot_retention_days = 0",
+            "cluster.automated_snapshot_retention_days: Input should be greater than or equal to 1",
+        ),
     ],
 )
 def test_invalid_control_settings_are_refused(
@@ -1610,3 +1631,77 @@ def test_the_s3_endpoint_goes_on_the_route_tables_of_the_subnet_groups_subnets(
 
     assert run_job("redshift_cluster_down", cluster_resource(in_its_vpc)).result.success
     assert aws.project_s3_endpoints() == []
+
+
+# ---- [iam_role.s3_backup]: the backup prefix the cluster role may write ---------------------
+
+BACKUP_TABLE = """
+[iam_role.s3_backup]
+bucket = "sparkify-backups"
+prefix = "warehouse"
+"""
+BACKUP_POLICY = "policies/redshift_s3_backup_write_policy.json"
+READ_TABLE_END = 'prefixes = ["song_data", "log_data", "log_json_path.json"]\n'
+
+
+def test_up_gives_the_role_a_backup_policy_for_the_prefix_only(aws: Aws, tmp_path: Path) -> None:
+    spec_path = spec_variant(tmp_path, {READ_TABLE_END: READ_TABLE_END + BACKUP_TABLE})
+    run = run_job("redshift_cluster_up", cluster_resource(spec_path))
+    assert run.result.success, run.messages
+
+    iam = aws.client("iam")
+    assert sorted(iam.list_role_policies(RoleName=ROLE)["PolicyNames"]) == sorted(
+        [POLICY, "sparkify-s3-backup"]
+    )
+    document = iam.get_role_policy(RoleName=ROLE, PolicyName="sparkify-s3-backup")["PolicyDocument"]
+    document = json.loads(document) if isinstance(document, str) else document
+    granted = {
+        action
+        for statement in document["Statement"]
+        for action in (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+    }
+    assert granted == {"s3:PutObject", "s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"}
+    objects = next(s for s in document["Statement"] if "s3:PutObject" in s["Action"])
+    assert objects["Resource"] == [
+        "arn:aws:s3:::sparkify-backups/warehouse",
+        "arn:aws:s3:::sparkify-backups/warehouse/*",
+    ]
+    assert any("sparkify-s3-backup allows writing" in m for m in run.messages), run.messages
+
+    # the backup table removed again: the role now carries a policy the spec does not list
+    plain = run_job("redshift_cluster_up")
+    assert not plain.result.success
+    assert "grants more than the spec's policies" in plain.failure()
+    assert "sparkify-s3-backup" in plain.failure()
+
+
+@pytest.mark.parametrize(
+    ("table", "complaint"),
+    [
+        ('bucket = "sparkify-backups"\nprefix = "warehouse/*"\n', "without wildcards"),
+        ('bucket = "Not_A_Bucket"\nprefix = "warehouse"\n', "iam_role.s3_backup.bucket"),
+        ('bucket = "sparkify-backups"\n', "iam_role.s3_backup.prefix"),
+        ('bucket = "b-1"\nprefix = "p"\nwrite_everything = true\n', "write_everything"),
+    ],
+)
+def test_a_backup_table_that_grants_too_much_or_too_little_is_refused(
+    tmp_path: Path, table: str, complaint: str
+) -> None:
+    spec_path = spec_variant(
+        tmp_path, {READ_TABLE_END: READ_TABLE_END + "\n[iam_role.s3_backup]\n" + table}
+    )
+    with pytest.raises(RedshiftClusterSpecError, match=re.escape(complaint)):
+        load_redshift_cluster_spec(spec_path)
+
+
+def test_a_backup_policy_that_may_delete_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "policies").mkdir()
+    template = json.loads((infra_directory() / BACKUP_POLICY).read_text())
+    template["Statement"][1]["Action"].append("s3:DeleteObject")
+    (tmp_path / "policies" / "deleting.json").write_text(json.dumps(template))
+    table = BACKUP_TABLE + 'permission_policy = "policies/deleting.json"\n'
+    spec_path = spec_variant(tmp_path, {READ_TABLE_END: READ_TABLE_END + table})
+    with pytest.raises(RedshiftClusterSpecError, match="'s3:DeleteObject' is not a read or write"):
+        load_redshift_cluster_spec(spec_path)

@@ -873,3 +873,63 @@ def test_the_schema_is_a_quoted_identifier(key: str) -> None:
     for hostile in ('dev"; DROP TABLE songs; --', "Dev", "dev schema", "", "1dev", "a" * 64):
         with pytest.raises(ValueError, match="SPARKIFY_WAREHOUSE_SCHEMA"):
             render_schema_statement(key, hostile)
+
+
+# -- trailing blanks -------------------------------------------------------------------------------
+#
+# Redshift ignores trailing blanks when it compares VARCHARs ('NextSong ' = 'NextSong' is true;
+# https://docs.aws.amazon.com/redshift/latest/dg/r_Examples_with_character_types.html), PostgreSQL
+# does not. A column holding text from the source data compared with a literal must therefore also
+# be measured with OCTET_LENGTH in the same statement, or the engines would disagree on such rows.
+SOURCE_TEXT_COLUMNS = {"page", "level", "auth", "method", "gender", "song", "artist", "title"}
+
+
+def trailing_blank_problems(expression: exp.Expr) -> list[str]:
+    """The comparisons of a source-text column with a string literal whose column the statement
+    never measures with OCTET_LENGTH."""
+    measured = {
+        (column.table, column.name)
+        for call in expression.find_all(exp.Anonymous)
+        if call.name.upper() == "OCTET_LENGTH"
+        for column in call.find_all(exp.Column)
+    }
+    problems = []
+    for node in expression.find_all(exp.EQ, exp.NEQ, exp.In):
+        if isinstance(node, exp.In):
+            column, literals = node.this, list(node.expressions)
+        else:
+            column, literals = node.this, [node.expression]
+            if not isinstance(column, exp.Column):
+                column, literals = node.expression, [node.this]
+        if (
+            isinstance(column, exp.Column)
+            and column.name in SOURCE_TEXT_COLUMNS
+            and literals
+            and all(isinstance(value, exp.Literal) and value.is_string for value in literals)
+            and (column.table, column.name) not in measured
+        ):
+            problems.append(node.sql("redshift"))
+    return problems
+
+
+@pytest.mark.parametrize(
+    ("key", "text"),
+    shared_and_redshift_statements(),
+    ids=[k for k, _ in shared_and_redshift_statements()],
+)
+def test_source_text_compared_with_a_literal_is_measured_too(key: str, text: str) -> None:
+    assert not trailing_blank_problems(parse_redshift(with_sample_parameters(text))), key
+
+
+@pytest.mark.parametrize(
+    ("text", "problems"),
+    [
+        ("SELECT 1 FROM staging_events AS e WHERE e.page = 'NextSong'", 1),
+        ("SELECT 1 FROM users WHERE level NOT IN ('free', 'paid')", 1),
+        ("SELECT 1 FROM staging_events AS e WHERE 'NextSong' = e.page", 1),
+        ("SELECT 1 FROM e WHERE e.page = 'NextSong' AND OCTET_LENGTH(e.page) = 8", 0),
+        ("SELECT 1 FROM e WHERE e.source_kind = 'event'", 0),  # written by the project
+    ],
+)
+def test_the_trailing_blank_guard(text: str, problems: int) -> None:
+    assert len(trailing_blank_problems(parse_redshift(text))) == problems

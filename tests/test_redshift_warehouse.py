@@ -17,7 +17,8 @@ import dagster as dg
 import psycopg
 import pytest
 
-from sparkify_assets.sample_data.generator import SampleSpec, write_sample_source
+from sparkify_assets.sample_data.generator import write_sample_source
+from sparkify_assets.sample_data.spec import SampleSpec
 from sparkify_assets.settings.problems import SettingProblem
 from sparkify_assets.source.local_tree import LocalSourceTree
 from sparkify_assets.warehouse.check_results import run_table_checks

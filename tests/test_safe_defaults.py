@@ -17,7 +17,8 @@ import pytest
 from sparkify_assets.definitions import defs
 from sparkify_assets.defs.resources import SourceResource, WarehouseResource
 from sparkify_assets.defs.source_sensors import log_data_sensor, song_data_sensor
-from sparkify_assets.sample_data.generator import SampleSpec, write_sample_source
+from sparkify_assets.sample_data.generator import write_sample_source
+from sparkify_assets.sample_data.spec import SampleSpec
 from sparkify_assets.settings import deployment_mode as modes
 from tests.conftest import SMALL_SPEC, resources_for
 

@@ -17,13 +17,9 @@ from typing import Any
 
 import pytest
 
-from sparkify_assets.sample_data.generator import (
-    EVENT_FIELDS,
-    SampleSpec,
-    SampleSummary,
-    main,
-    write_sample_source,
-)
+from sparkify_assets.records.events import EVENT_FIELDS
+from sparkify_assets.sample_data.generator import main, write_sample_source
+from sparkify_assets.sample_data.spec import SampleSpec, SampleSummary
 
 PAGES = {
     "NextSong",

@@ -20,7 +20,8 @@ from sparkify_assets.definitions import defs
 from sparkify_assets.defs.asset_groups import CATALOG_ASSETS
 from sparkify_assets.defs.resources import SourceResource
 from sparkify_assets.defs.source_sensors import log_data_sensor, song_data_sensor
-from sparkify_assets.sample_data.generator import SampleSpec, write_sample_source
+from sparkify_assets.sample_data.generator import write_sample_source
+from sparkify_assets.sample_data.spec import SampleSpec
 from sparkify_assets.source.change_cursors import (
     SETTLE_SECONDS,
     LogFileCursor,

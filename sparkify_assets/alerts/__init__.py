@@ -1,0 +1,1 @@
+"""Delivering failure alerts: the log, an SNS topic, a webhook."""

@@ -1,8 +1,5 @@
-"""Delivering an alert: always to the log; to an SNS topic and/or a webhook when configured.
-
-Nothing secret is ever in an alert or a log line about it: not the webhook URL (a Slack or Teams URL
-is a credential), not connection settings. Error text from Dagster is cut to a bounded size.
-"""
+"""Delivering an alert: always to the log, and to an SNS topic and/or a webhook when configured;
+never with a secret in it (a webhook URL is one), Dagster's error text cut to a bounded size."""
 
 from __future__ import annotations
 

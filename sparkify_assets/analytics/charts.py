@@ -1,15 +1,6 @@
-"""Rendering an analytics answer for the Dagster UI: a markdown table and a PNG chart.
-
-Pure functions of the query's rows (lists of dicts, as ``Warehouse.query`` returns them). Charts are
-drawn on a bare :class:`matplotlib.figure.Figure` with the Agg canvas: no pyplot, no global state,
-no display, so they render the same in a run worker, a test or CI. matplotlib is imported when a
-chart is drawn, not with the module: every run step imports the definitions.
-
-The PNG goes into the metadata as a markdown image with a ``data:`` URI. The Dagster UI (1.13,
-checked in Chromium by tests/test_ui_in_browser.py) renders it: markdown values shorter than 1,000
-characters inline in the asset's metadata table, longer ones — every chart — behind a
-``[Show Markdown]`` link that opens them in a dialog.
-"""
+"""Rendering an analytics answer for the Dagster UI: pure functions of the query's rows giving a
+markdown table and a PNG chart (matplotlib's Agg canvas, imported when a chart is drawn; the
+reasons: docs/analytics.md, "How the answers are made")."""
 
 from __future__ import annotations
 
@@ -25,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-Row = Mapping[str, object]
+Row = Mapping[str, object]  # one row of an answer, keyed by column name
 
 FREE_COLOR = "#9aa5b1"
 PAID_COLOR = "#4f46e5"
@@ -129,8 +120,29 @@ def _empty_chart(title: str) -> bytes:
     return figure_png(figure)
 
 
-def _int(value: object) -> int:
-    return int(value)  # type: ignore[call-overload]
+def _wrong_type(column: str, expected: str, value: object) -> TypeError:
+    return TypeError(f"answer column {column!r}: expected {expected}, got {type(value).__name__}")
+
+
+def _int(row: Row, column: str) -> int:
+    value = row[column]
+    if isinstance(value, int | Decimal | float | str):
+        return int(value)
+    raise _wrong_type(column, "a number", value)
+
+
+def _float(row: Row, column: str) -> float:
+    value = row[column]
+    if isinstance(value, int | Decimal | float | str):
+        return float(value)
+    raise _wrong_type(column, "a number", value)
+
+
+def _date(row: Row, column: str) -> date:
+    value = row[column]
+    if isinstance(value, date):
+        return value
+    raise _wrong_type(column, "a date", value)
 
 
 def _shorten(text: str, limit: int = 38) -> str:
@@ -151,7 +163,7 @@ def most_active_users_chart(rows: Sequence[Row]) -> bytes:
         _shorten(f"{r.get('first_name') or ''} {r.get('last_name') or ''} (#{r['user_id']})")
         for r in ordered
     ]
-    plays = [_int(r["plays"]) for r in ordered]
+    plays = [_int(r, "plays") for r in ordered]
     colors = [PAID_COLOR if r.get("level") == "paid" else FREE_COLOR for r in ordered]
     bars = axes.barh(labels, plays, color=colors)
     axes.bar_label(bars, padding=3, fontsize=8)
@@ -174,7 +186,7 @@ def plays_by_hour_chart(rows: Sequence[Row]) -> bytes:
     title = "Song plays by hour of day (UTC)"
     if not rows:
         return _empty_chart(title)
-    by_hour = {_int(r["hour"]): _int(r["plays"]) for r in rows}
+    by_hour = {_int(r, "hour"): _int(r, "plays") for r in rows}
     hours = list(range(24))
     figure = _new_figure(8, 3.6)
     axes = figure.add_subplot()
@@ -188,7 +200,7 @@ def plays_by_hour_chart(rows: Sequence[Row]) -> bytes:
 
 
 def _months(rows: Sequence[Row]) -> list[tuple[int, int]]:
-    return sorted({(_int(r["year"]), _int(r["month"])) for r in rows})
+    return sorted({(_int(r, "year"), _int(r, "month")) for r in rows})
 
 
 def _ranked_per_month_chart(
@@ -205,19 +217,19 @@ def _ranked_per_month_chart(
     shown = months[-max_months:]
     if len(shown) < len(months):
         title = f"{title} — latest {len(shown)} of {len(months)} months"
-    per_panel = max(sum(1 for r in rows if (_int(r["year"]), _int(r["month"])) == m) for m in shown)
+    per_panel = max(sum(1 for r in rows if (_int(r, "year"), _int(r, "month")) == m) for m in shown)
     figure = _new_figure(8, 0.6 + len(shown) * (0.55 + 0.32 * per_panel))
     figure.suptitle(title)
     panels = figure.subplots(len(shown), 1, squeeze=False)[:, 0]
     for axes, (year, month) in zip(panels, shown, strict=True):
         ranked = sorted(
-            (r for r in rows if (_int(r["year"]), _int(r["month"])) == (year, month)),
-            key=lambda r: _int(r[rank_column]),
+            (r for r in rows if (_int(r, "year"), _int(r, "month")) == (year, month)),
+            key=lambda r: _int(r, rank_column),
             reverse=True,
         )
         bars = axes.barh(
             [_shorten(label(r), 60) for r in ranked],
-            [_int(r["plays"]) for r in ranked],
+            [_int(r, "plays") for r in ranked],
             color=BAR_COLOR,
         )
         axes.bar_label(bars, padding=3, fontsize=8)
@@ -278,18 +290,15 @@ def plays_per_period(rows: Sequence[Row]) -> tuple[str, list[PeriodPlays]]:
     month, whichever keeps the number of bars readable: ("day" | "week" | "month", periods)."""
     if not rows:
         return "day", []
-    days = [r["play_date"] for r in rows if isinstance(r["play_date"], date)]
-    span = (max(days) - min(days)).days + 1 if days else 1
+    days = [_date(r, "play_date") for r in rows]
+    span = (max(days) - min(days)).days + 1
     unit = (
         "day"
         if span <= DAILY_BARS_UP_TO_DAYS
         else ("week" if span <= WEEKLY_BARS_UP_TO_DAYS else "month")
     )
     sums: dict[date, list[int]] = {}
-    for row in rows:
-        day = row["play_date"]
-        if not isinstance(day, date):
-            raise TypeError(f"play_date must be a date, got {day!r}")
+    for row, day in zip(rows, days, strict=True):
         if unit == "week":
             first = day - timedelta(days=day.weekday())
         elif unit == "month":
@@ -297,8 +306,8 @@ def plays_per_period(rows: Sequence[Row]) -> tuple[str, list[PeriodPlays]]:
         else:
             first = day
         total = sums.setdefault(first, [0, 0])
-        total[0] += _int(row["free_plays"])
-        total[1] += _int(row["paid_plays"])
+        total[0] += _int(row, "free_plays")
+        total[1] += _int(row, "paid_plays")
     return unit, [
         PeriodPlays(first, _period_days(first, unit), free, paid)
         for first, (free, paid) in sorted(sums.items())

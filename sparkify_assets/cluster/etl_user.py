@@ -1,10 +1,5 @@
-"""The SQL that creates the least-privilege ETL database user, rendered for an administrator.
-
-The statements live in ``sql/cluster_admin/etl_user.sql``; their ``{placeholders}`` are database
-identifiers (the user, the schema, the database, a table), which SQL cannot take as bind
-parameters. Each is checked against a strict pattern (or, for tables, the project's fixed table
-list) before it is spliced in, so no quote, space or semicolon can reach the text.
-"""
+"""The SQL that creates the least-privilege ETL database user (``sql/cluster_admin/etl_user.sql``),
+its identifiers checked against strict patterns before they are spliced in."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""What the ``sparkify`` subcommands run beyond Dagster's own commands: ``build``, ``migrate``."""

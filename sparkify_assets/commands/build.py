@@ -1,10 +1,6 @@
-"""Building the whole warehouse through Dagster: the catalog, every log date in the source, then
-the analytics answers (so that the sensors and the automation find nothing left to do after it).
-
-Used by ``sparkify build`` (the README's first command) and by the benchmark. Each contiguous range
-of log dates is one run (the assets' single-run backfill policy), what a backfill launched from the
-UI does: a history of 2,859 days is three runs (catalog, days, analytics), not eleven.
-"""
+"""``sparkify build`` (and the benchmark): the catalog, every log date in the source (one run per
+contiguous range of days, however long), then the analytics answers, so nothing is left to the
+sensors."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Dagster objects only, one concern per module: assets, checks, sensors, automation, jobs."""

@@ -1,14 +1,5 @@
 """Declarative automation of the analytics answers: refreshed after their tables change, at most
-once per interval.
-
-The answers read whole tables, so every loaded day (every ``songplays`` partition the sensors and
-the star automation write) changes them. Refreshing on each of those updates would re-run five
-queries over the whole warehouse every 30 s during a backfill; instead an answer is requested when
-a dependency (any partition) was updated after the answer itself was, or when it was never
-computed but its tables hold data — and only if it was not already requested since the last tick
-of ``SPARKIFY_ANALYTICS_REFRESH_CRON`` (default hourly). A change after a refresh waits for the
-next interval; nothing is requested while a dependency or the answer itself is being written.
-"""
+once per ``SPARKIFY_ANALYTICS_REFRESH_CRON`` tick (why: docs/architecture.md, "defs/")."""
 
 from __future__ import annotations
 

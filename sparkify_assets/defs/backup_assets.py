@@ -1,11 +1,5 @@
-"""The warehouse backup: each log date's rows, and a snapshot of the rest, as Parquet files.
-
-``warehouse_backup[day]`` writes that day's rows of ``staging_events``, ``load_quarantine`` (event
-rows), ``songplays`` and ``time``, and a snapshot of ``staging_songs``, the song rows of
-``load_quarantine``, ``users``, ``songs`` and ``artists`` keyed by the run's UTC date, to
-``SPARKIFY_BACKUP_URL`` (docs/backups.md). It follows the star tables by itself only when that
-variable is set at start-up; without it the asset is inert (a run fails with that explanation).
-"""
+"""``warehouse_backup[day]``: a log date's rows, and a snapshot of the rest, as Parquet files under
+``SPARKIFY_BACKUP_URL``; it follows the star tables only when that is set (docs/backups.md)."""
 
 from datetime import UTC, datetime
 from typing import Any

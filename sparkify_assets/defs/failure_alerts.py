@@ -1,10 +1,5 @@
-"""Alerts: a run that fails, and a check that fails in a run that succeeded.
-
-Both sensors log the alert (the sensor's tick log in the UI) and, when configured, publish it to an
-SNS topic (``SPARKIFY_ALERT_SNS_TOPIC_ARN``) and/or POST it as JSON to a webhook
-(``SPARKIFY_ALERT_WEBHOOK_URL``). A channel that does not take the alert fails the tick (shown in
-the UI); the run-status cursor then stays put and the next tick tries again.
-"""
+"""Alert sensors: a run that fails, and a check that fails in a run that succeeded; a channel that
+refuses the alert fails the tick and the cursor stays put (docs/operations.md, "Alerts")."""
 
 import logging
 

@@ -1,12 +1,5 @@
-"""Freshness of the log-dated tables, as lag behind the source (``source/log_freshness.py``).
-
-One ``fresh_vs_source`` check per log-dated table: passes while the table's newest log day is at
-most ``warn_lag_days`` behind the newest day present in the source, warns up to
-``error_lag_days``, fails (ERROR) beyond, or when the optional wall-clock ``max_age_days`` is
-exceeded. The checks run on their own schedule (the lag grows when nothing arrives: a run that
-loads nothing cannot notice it) and at the end of ``sparkify build``; their failures reach the
-``check_failure_alert`` sensor.
-"""
+"""One ``fresh_vs_source`` check per log-dated table (lag behind the newest day in the source), run
+on its own schedule and at the end of ``sparkify build`` (docs/operations.md, "Freshness")."""
 
 from datetime import UTC, date, datetime
 
@@ -56,22 +49,44 @@ def freshness_resource_from_environment() -> FreshnessResource:
     )
 
 
+# The newest log day of the source, listed once per run: the three checks of a run compare their
+# table with the same listing (listing every log file of a long history, three times over, was a
+# cost of each one-day run that grew with the history). Only the current run's entry is kept.
+_newest_source_day_of_run: dict[tuple[str, str], date | None] = {}
+
+
+def newest_source_day(source: SourceResource, run_id: str | None = None) -> date | None:
+    """The newest log day present in the source; listed once per ``run_id`` (each time without
+    one)."""
+    tree = source.tree()
+    key = (run_id or "", tree.url)
+    if run_id is not None and key in _newest_source_day_of_run:
+        return _newest_source_day_of_run[key]
+    newest = max((day for day, _ in tree.log_files()), default=None)
+    if run_id is not None:
+        _newest_source_day_of_run.clear()
+        _newest_source_day_of_run[key] = newest
+    return newest
+
+
 def measure_freshness(
     table: str,
     source: SourceResource,
     warehouse: WarehouseResource,
     limits: FreshnessLimits,
     today: date | None = None,
+    run_id: str | None = None,
 ) -> Freshness:
-    """``table``'s newest log day against the source's newest log day."""
-    source_days = [day for day, _ in source.tree().log_files()]
+    """``table``'s newest log day against the source's newest log day (listed once per
+    ``run_id``)."""
+    newest_in_source = newest_source_day(source, run_id)
     with warehouse.open() as connection:
         (row,) = connection.query(statement(f"freshness.{table}"))
     newest = row["newest_log_date"]
     return Freshness(
         table=table,
         newest_loaded=newest if isinstance(newest, date) else None,
-        newest_in_source=max(source_days, default=None),
+        newest_in_source=newest_in_source,
         today=today or datetime.now(UTC).date(),
         limits=limits,
     )
@@ -114,7 +129,9 @@ def _freshness_check(table: str) -> dg.AssetChecksDefinition:
         warehouse: WarehouseResource,
         freshness: FreshnessResource,
     ) -> dg.AssetCheckResult:
-        measured = measure_freshness(table, source, warehouse, freshness.limits())
+        measured = measure_freshness(
+            table, source, warehouse, freshness.limits(), run_id=context.run.run_id
+        )
         context.log.info(measured.summary)
         return freshness_result(measured)
 

@@ -1,18 +1,6 @@
-"""The Redshift cluster's lifecycle as Dagster jobs: up, status, pause, resume, down.
-
-The cluster is described by ``infra/redshift_cluster.toml`` (see
-:mod:`sparkify_assets.cluster.spec`); the boto3 work is in
-:mod:`sparkify_assets.cluster.operations`. Every job is idempotent: ``up`` twice
-leaves one cluster, ``down`` on nothing says so and succeeds.
-
-The main definitions take the two exports::
-
-    dg.Definitions(jobs=[*redshift_cluster_jobs, ...],
-                   resources={**redshift_cluster_resources, ...})
-
-Nothing here reads the environment or calls AWS at import time: the resource resolves the region,
-the endpoint and the spec's path when a run starts.
-"""
+"""The Redshift cluster's lifecycle as five idempotent Dagster jobs (up, status, pause, resume,
+down) and the resource that gives them the spec and AWS clients, resolved when a run starts, never
+at import (docs/redshift_cluster.md)."""
 
 import json
 import os
@@ -28,21 +16,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 from dagster_aws.utils import ResourceWithBoto3Configuration, construct_boto_client_retry_config
 from pydantic import Field
 
-from sparkify_assets.cluster.etl_user import administrator_script
-from sparkify_assets.cluster.operations import (
-    ClusterAwsClients,
-    ProgressLog,
+from sparkify_assets.cluster.aws_context import ClusterAwsClients, ProgressLog, WaitSettings
+from sparkify_assets.cluster.cluster_description import cluster_summary
+from sparkify_assets.cluster.errors import (
     RedshiftClusterError,
-    RedshiftClusterLifecycle,
-    WaitSettings,
-    cluster_summary,
+    RedshiftClusterSpecError,
     error_code,
 )
-from sparkify_assets.cluster.spec import (
-    RedshiftClusterSpec,
-    RedshiftClusterSpecError,
-    load_redshift_cluster_spec,
-)
+from sparkify_assets.cluster.etl_user import administrator_script
+from sparkify_assets.cluster.lifecycle import RedshiftClusterLifecycle
+from sparkify_assets.cluster.spec import RedshiftClusterSpec, load_redshift_cluster_spec
 
 REDSHIFT_CLUSTER_RESOURCE_KEY = "redshift_cluster_aws"
 MASTER_PASSWORD_ENV_VAR = "SPARKIFY_REDSHIFT_MASTER_PASSWORD"

@@ -1,13 +1,5 @@
-"""``warehouse_restore``: rebuild the warehouse, or a range of log dates, from a backup.
-
-The restore checks the backup before it changes anything (a missing location, day, snapshot or
-file, or a file of another schema, fails the run with the warehouse untouched), then replaces the
-rows in one transaction (warehouse/backup/backup_and_restore.py), runs the restored tables'
-usual checks, and
-records what the warehouse now holds in Dagster: a materialization of each restored table for each
-restored log date (and of the catalog tables when the snapshot is restored), so the sensors and the
-automation see those partitions as up to date instead of rebuilding them.
-"""
+"""``warehouse_restore``: the warehouse, or a range of log dates, rebuilt from a backup; checked
+before anything changes, recorded as materializations afterwards (docs/backups.md, "Restoring")."""
 
 from datetime import date
 

@@ -1,10 +1,6 @@
-"""Sensors on the source tree: new or changed days under log_data/ load those days'
-``staging_events`` partitions (one range run per contiguous range of days); a change under
-song_data/ reloads the catalog. The star tables follow through declarative automation
-(``star_schema_automation``).
-
-How the log sensor lists and what its cursor holds: ``source/change_cursors.py``.
-"""
+"""Sensors on the source tree: new or changed days under log_data/ load ``staging_events`` (a range
+run per stretch of days); a change under song_data/ reloads the catalog
+(docs/sources_and_sensors.md)."""
 
 from __future__ import annotations
 

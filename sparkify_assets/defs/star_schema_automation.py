@@ -1,29 +1,5 @@
-"""Declarative automation of the star schema: a table is rebuilt after its upstream changes.
-
-The sensors in ``source_sensors`` load what lands in the source (``staging_events`` per day,
-the catalog as a whole); from there, the tables below them follow by themselves:
-
-```
-staging_events[day] -> users[day] -> songplays[day] -> time[day]      (one run per tick and range)
-staging_songs -> songs, artists -> songplays[every loaded day] -> time[every loaded day]
-```
-
-Why not ``AutomationCondition.eager()``: it only considers the *latest* daily partition, so a late
-file for an old day (or a corrected one) would stop at ``staging_events``. The condition here
-considers every partition, has no ``newly_missing`` (the source sensors, not the calendar, say when
-a day exists), and orders a dependency's update and the partition's own update by their timestamps
-(see ``rebuild_after_upstream_change``). Known limit, shared with eager(): a dependency updated
-while the partition's own run is in progress counts as handled when that run finishes.
-
-Why no storm when the catalog changes: ``songs``/``artists`` are unpartitioned, so their update
-reaches *every* one of ``songplays``' ~2,900 daily partitions. ``~any_deps_missing()`` keeps only
-the days whose ``staging_events`` (and ``users``) exist, i.e. the days actually loaded, and they
-have to be rebuilt: ``songplays.song_id`` comes from the catalog. The daemon turns a multi-partition
-request into a backfill, which the assets' single-run backfill policy executes as one run per
-contiguous range of days. ``songplays`` ignores ``staging_songs`` itself (it reads it, but
-``songs`` and ``artists`` always follow it, and cannot share a run with it): reacting to both would
-rebuild it twice, the first time before the dimensions.
-"""
+"""Declarative automation of the star schema: a table's partitions of any day are rebuilt after
+their upstream changes (why not ``eager()``, why no storm: docs/architecture.md, "defs/")."""
 
 from __future__ import annotations
 

@@ -1,25 +1,5 @@
-"""The Dagster instance class the project's ``dagster.yaml`` names: Dagster's own, with the event
-writes batched in every process that loads the instance.
-
-Two switches of Dagster 1.13 decide what a range run over N days costs the instance's storage, and
-Dagster reads both from the environment of the process doing the work:
-
-* ``DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS=1`` (read when a run is *created*: the CLI,
-  the webserver for a launch from the UI, the daemon for sensor, automation and backfill runs):
-  one "materialization planned" event per asset holding the range, instead of one per day.
-  The trade: a failed range run no longer marks each of its days failed (the days keep their last
-  materialization, the run shows the failure). Here every range run replaces its days in one
-  transaction, so a failed run changes no day: reporting the days as unchanged is the truth.
-* ``DAGSTER_EVENT_BATCH_SIZE=1000`` (read where a run *executes*: the CLI, run workers): the
-  per-day materialization events are written as multi-row inserts (only the PostgreSQL event log
-  batches; SQLite ignores it).
-
-A ``dagster.yaml`` cannot set environment variables, and a plain ``dagster dev`` or
-``dagster-daemon run`` with ``DAGSTER_HOME`` naming the project's instance would run without them.
-Every process that uses the instance builds it from ``dagster.yaml``, through this class: its
-constructor sets the two variables (unless the environment already sets them), and the processes
-it starts (code servers, run workers) inherit them.
-"""
+"""The instance class ``dagster.yaml`` names: Dagster's own, setting the two switches that batch
+event writes in every process that loads it (docs/instance_and_performance.md)."""
 
 from __future__ import annotations
 

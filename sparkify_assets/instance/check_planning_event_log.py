@@ -1,18 +1,6 @@
-"""The instance's event log: dagster-postgres' own, with one planned row per check and run.
-
-When a run is created, Dagster 1.13 writes an "evaluation planned" row into the asset-check
-executions table for every check, times every partition of the run, whether or not the check is
-partitioned. The project's checks are not partitioned (an ``AssetCheckSpec`` without
-``partitions_def``: a check judges a run's whole window once), so a range run over the 2,859 days
-of the long history wrote 16 x 2,859 = 45,744 rows, each with the serialized event: measured at
-51 of the 59 s the command took (``benchmarks/real_paths.py``, 100k events). Worse, the check's
-result (partition None) then matches none of them: Dagster inserts another row and the 45,744 stay
-"planned" for ever.
-
-Here a planned check of a partitioned run gets one row, partition None: the row the check's result
-updates. ``tests/test_daemon_on_project_instance.py`` asserts that no check of the definitions has
-a ``partitions_def`` (the condition for this to be right).
-"""
+"""The instance's event log: dagster-postgres' own, with one "evaluation planned" row per check and
+run instead of one per check and partition, on a pooled engine
+(docs/instance_and_performance.md)."""
 
 from __future__ import annotations
 
@@ -25,9 +13,26 @@ from dagster._serdes import ConfigurableClassData, serialize_value
 from dagster_postgres import PostgresEventLogStorage
 from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_config
 
+from sparkify_assets.instance.storage_connection_pool import pooled_storage_engine
+
 
 class CheckPlanningEventLogStorage(PostgresEventLogStorage):
-    """``PostgresEventLogStorage`` writing one planned row per (unpartitioned) check and run."""
+    """``PostgresEventLogStorage`` writing one planned row per (unpartitioned) check and run, on
+    a pooled engine."""
+
+    def __init__(self, postgres_url: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(postgres_url, *args, **kwargs)
+        self._engine.dispose()
+        self._engine = pooled_storage_engine(self.postgres_url, self._token_provider)
+        self._tables_present: set[str] = set()
+
+    def has_table(self, table_name: str) -> bool:
+        if table_name in self._tables_present:
+            return True
+        present = super().has_table(table_name)
+        if present:
+            self._tables_present.add(table_name)
+        return present
 
     @classmethod
     def from_config_value(

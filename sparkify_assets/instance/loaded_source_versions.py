@@ -1,13 +1,5 @@
-"""Which source files the warehouse's latest loads read, as their materializations in the Dagster
-instance recorded them: the sensors' first tick (no cursor yet) uses them, so that the first start
-of the UI or the daemon after ``sparkify build`` (or any run) launches no run for files loaded
-already.
-
-* ``staging_events`` records, on each day's materialization, the file it loaded and that file's
-  version (ETag on S3, mtime+size in a directory).
-* ``staging_songs`` records the digest of every song file's key and version, listed before the
-  load (a file changed during the load gives a newer digest later: reloaded, never missed).
-"""
+"""Which source files (and versions) the warehouse's latest loads read, from their materializations:
+the sensors' first tick starts from them, so a daemon started after a build launches nothing."""
 
 from __future__ import annotations
 

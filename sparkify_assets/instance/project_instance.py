@@ -1,31 +1,6 @@
-"""The project's own Dagster instance: ``$SPARKIFY_HOME/dagster_home``, storage on PostgreSQL.
-
-Every ``sparkify`` command that touches Dagster calls ``prepare_instance()``: it makes sure the
-instance's database is reachable (starting the embedded server when that is where it lives),
-(re)writes ``dagster.yaml`` and ``workspace.yaml`` from the current settings, and returns the
-directory that ``DAGSTER_HOME`` must name. Plain ``dagster`` commands work on it too, once
-``DAGSTER_HOME`` names it and its database is up (``sparkify instance`` prints the directory).
-
-Where the runs, event log and schedules live (``instance_storage_target``):
-
-* by default, the database ``dagster`` on the embedded PostgreSQL server that also holds the
-  development warehouse (one server, two databases: rebuilding the warehouse never touches the
-  run history). Its password (the server's generated one) reaches Dagster through
-  ``SPARKIFY_DAGSTER_STORAGE_PASSWORD``, which ``prepare_instance()`` sets for its process and the
-  processes it starts; a plain ``dagster`` command needs it exported;
-* in production, any PostgreSQL named by ``SPARKIFY_DAGSTER_STORAGE_URL``
-  (``postgresql://user@host:port/database?sslmode=require``). A password is never written into
-  ``dagster.yaml`` nor accepted inside that URL: set ``SPARKIFY_DAGSTER_STORAGE_PASSWORD`` and the
-  file refers to the variable (``password: {env: SPARKIFY_DAGSTER_STORAGE_PASSWORD}``), which every
-  Dagster process then needs in its environment.
-
-The event log is dagster-postgres' with one change (``check_planning_event_log``: one planned row
-per check and run, not per check and day). The rest of ``dagster.yaml``: telemetry off; runs
-that write the warehouse share the pool ``WAREHOUSE_POOL`` with a limit of one *run*
-(``granularity: run``), so sensor ranges, automation backfills and backfills launched from the UI
-wait in Dagster's run queue instead of piling up on table locks; and the instance class
-``BatchedEventInstance`` (batched event writes in every process, see ``batched_event_instance``).
-"""
+"""The project's own Dagster instance (``$SPARKIFY_HOME/dagster_home``, storage on PostgreSQL):
+``prepare_instance()`` makes its database reachable and writes ``dagster.yaml`` and
+``workspace.yaml`` from the settings (docs/instance_and_performance.md)."""
 
 from __future__ import annotations
 
@@ -152,13 +127,17 @@ def instance_storage_target() -> StorageTarget:
 
 
 STORAGE_CLASSES = (
-    ("run_storage", "dagster_postgres", "PostgresRunStorage"),
+    ("run_storage", "sparkify_assets.instance.storage_connection_pool", "PooledRunStorage"),
     (
         "event_log_storage",
         "sparkify_assets.instance.check_planning_event_log",
         "CheckPlanningEventLogStorage",
     ),
-    ("schedule_storage", "dagster_postgres", "PostgresScheduleStorage"),
+    (
+        "schedule_storage",
+        "sparkify_assets.instance.storage_connection_pool",
+        "PooledScheduleStorage",
+    ),
 )
 
 

@@ -1,18 +1,6 @@
-"""Parsing one day's log file (JSON Lines) into typed ``staging_events`` rows.
-
-Every line becomes either a row or a :class:`RejectedRecord` with a reason: nothing is dropped
-silently and nothing raises. Accepted: a UTF-8 BOM, CRLF line endings, blank lines (they hold no
-record), unknown extra fields (ignored). Refused: malformed JSON or invalid UTF-8, a line over
-``MAX_LINE_BYTES``, a field of the wrong type, a missing required field (ts, sessionId,
-itemInSession, page), text longer than the Redshift column holds, a NUL character, a ts outside
-the file's UTC day, and a second copy of an event (same user, session, item in session and ts).
-
-Two decoders, one verdict: msgspec decodes and type-checks a typical line in C (the fast path);
-any line it does not accept as it stands (a wrong type, an escape sequence, bad UTF-8, text over
-a limit...) goes through the orjson path, which checks field by field and gives the reason. The
-fast path only ever accepts lines the orjson path accepts, with the same values (a test holds both
-to that on adversarial lines).
-"""
+"""Parsing one day's log file (JSON Lines) into typed ``staging_events`` rows, and a
+:class:`RejectedRecord` with a reason for every line refused (rules: docs/reliability.md; the two
+decoders: docs/architecture.md, "records/")."""
 
 from __future__ import annotations
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 def default_sample_source(home: Path) -> Path:
     """``<home>/sample_source``, generated from the default SampleSpec on first use, atomically."""
-    from sparkify_assets.sample_data.generator import SampleSpec, write_sample_source
+    from sparkify_assets.sample_data.generator import write_sample_source
+    from sparkify_assets.sample_data.spec import SampleSpec
 
     target = home / "sample_source"
     if target.is_dir():

@@ -1,10 +1,5 @@
-"""Keeping passwords out of URLs and out of error messages.
-
-A password written into a connection URL travels wherever the URL goes (run config, the UI,
-command lines) and comes back in driver error text: libpq quotes pieces of a URL it cannot
-parse (``invalid integer value "pw" for connection option "port"``). So URLs are refused when they
-hold one, and error text from a connection is scrubbed of every password the connection knows.
-"""
+"""Keeping passwords out of connection URLs (refused there: a URL travels to run config, the UI
+and driver errors) and out of error messages (scrubbed of every password the connection knows)."""
 
 from __future__ import annotations
 

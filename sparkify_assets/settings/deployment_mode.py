@@ -1,10 +1,5 @@
-"""Which data a deployment runs on, and the one combination that is refused.
-
-The generated sample data is a laptop's default: it goes with the embedded PostgreSQL server. A real
-warehouse (``SPARKIFY_WAREHOUSE_URL`` set: Redshift or any PostgreSQL) with no
-``SPARKIFY_SOURCE_URL`` is almost always a deployment where one variable was forgotten, so it is an
-error before anything runs, never a silent load of made-up data into production tables.
-"""
+"""Which data a deployment runs on, and the one combination refused before anything runs: a real
+warehouse with no ``SPARKIFY_SOURCE_URL`` (docs/operations.md, "Which mode a deployment is in")."""
 
 from __future__ import annotations
 

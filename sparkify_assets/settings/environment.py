@@ -1,10 +1,5 @@
-"""Binding optional environment variables to resource config.
-
-Dagster's ``EnvVar`` is resolved when a run starts and fails if the variable is unset; the project's
-settings all have defaults. ``env_setting`` returns an ``EnvVar`` when the variable is set (so the
-UI shows where the value comes from and masks it) and the default otherwise; resources interpret
-an empty value as "use the documented default" at run time.
-"""
+"""Optional environment variables as resource config: an ``EnvVar`` when the variable is set (the UI
+shows its source and masks it), the default otherwise (docs/architecture.md, "settings/")."""
 
 from __future__ import annotations
 

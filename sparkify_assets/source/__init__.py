@@ -1,0 +1,1 @@
+"""Source trees (a directory or an S3 prefix): layout, listing, change cursors, freshness."""

@@ -1,34 +1,5 @@
-"""What the source sensors remember between ticks, and how a listing turns into work (pure code).
-
-**Log files** (``log_data/YYYY/MM/YYYY-MM-DD-events.json``). Keys sort by date, so a new day almost
-always has a key after every key seen so far: each tick lists only the keys after the greatest one
-seen (``StartAfter``; usually one request, whatever the bucket's size). A late file for an old day
-and a re-uploaded (corrected) file keep a key that was already passed; they are found by a *full
-listing* of ``log_data/`` every ``full_listing_interval`` seconds, which compares ``LastModified``
-with a high-water mark:
-
-* ``mark``: every file last modified before it has been handled (requested or deliberately
-  ignored). After a full listing that started at ``t`` it becomes ``t - SETTLE_SECONDS`` (never
-  moving back): the margin covers clock skew between this host and S3 and uploads still in flight
-  (S3 stamps an object with the time its upload *started*).
-* ``recent``: key -> ETag fingerprint of the files handled whose ``LastModified`` is at or after
-  the mark (stored compactly: a layout key as its date, the ETag as a 48-bit hash).
-  ``LastModified`` has one-second resolution, so several files can share the mark's second; a file
-  is handled again only if it is at or after the mark *and* not in ``recent`` with that ETag. This
-  is what makes two files written in the same second, or a file re-uploaded with the same content,
-  come out right.
-
-The cursor therefore stays small (``recent`` holds the last ``SETTLE_SECONDS`` of uploads), whatever
-the number of files. Files whose day is not (yet) a partition: days before the first partition are
-ignored with a log line; days up to ``DEFER_DAYS`` after the last partition (a clock ahead of ours)
-wait in ``deferred`` and are requested on the first tick where they are valid; later ones are
-ignored with a log line (so ``deferred`` stays small). Keys that do not follow the layout are
-ignored with a log line, once.
-
-**Song files.** The catalog is one unpartitioned asset and new song files land anywhere in the key
-space, so the sensor lists ``song_data/`` and compares a digest of every (key, ETag): additions,
-changes and deletions all change it.
-"""
+"""What the source sensors remember between ticks, and how a listing becomes work (pure code; the
+cursor's rules: docs/architecture.md, "source/")."""
 
 from __future__ import annotations
 
@@ -85,7 +56,7 @@ class LogTick:
 
 @dataclass(frozen=True)
 class LogFileCursor:
-    """The log sensor's memory (see the module docstring)."""
+    """The log sensor's memory (its rules: docs/architecture.md, "source/")."""
 
     last_key: str | None = None
     mark: datetime | None = None

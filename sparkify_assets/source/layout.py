@@ -1,11 +1,5 @@
-"""Where files live in a Sparkify source tree (see README, "Source data").
-
-```
-song_data/<A-Z>/<A-Z>/<A-Z>/TR<16 chars>.json   one song object per file
-log_data/YYYY/MM/YYYY-MM-DD-events.json         one day of events, JSON Lines
-```
-Keys are relative to the tree's root and always use ``/``.
-"""
+"""Where files live in a source tree: ``song_data/<A-Z>/<A-Z>/<A-Z>/TR<16 chars>.json`` (one song
+each) and ``log_data/YYYY/MM/YYYY-MM-DD-events.json`` (one day, JSON Lines); keys use ``/``."""
 
 from __future__ import annotations
 

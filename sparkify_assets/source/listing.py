@@ -1,9 +1,5 @@
-"""Listing a source tree with what the sensors need: key, version and last-modified time.
-
-S3 trees list with ``StartAfter`` (only the keys after ``start_after`` cross the network); local
-directories are walked (modification time as last-modified, mtime+size as version, the same
-version ``LocalSourceTree`` gives), so the sensors work on both.
-"""
+"""Listing a source tree with what the sensors need (key, version, last-modified): S3 after
+``StartAfter``, a local directory walked with the versions ``LocalSourceTree`` gives."""
 
 from __future__ import annotations
 

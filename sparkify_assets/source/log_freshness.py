@@ -1,10 +1,5 @@
-"""How far behind the source a log-dated table is, and what that means for its freshness check.
-
-Freshness is measured as lag behind the source, not wall-clock age: the newest log date a table
-holds against the newest day present under ``log_data/`` (the sample data is from 2018, and a
-source that stopped delivering is not the warehouse's fault). An optional wall-clock limit adds
-"the newest loaded day is more than N days before today" for deployments that expect daily logs.
-"""
+"""How far behind the source a log-dated table is (its newest log date against the newest day under
+``log_data/``), and what that means for its freshness check (docs/operations.md, "Freshness")."""
 
 from __future__ import annotations
 

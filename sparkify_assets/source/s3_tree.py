@@ -1,11 +1,5 @@
-"""A Sparkify source tree under an S3 prefix (``s3://bucket/prefix``), read through dagster-aws.
-
-The client comes from dagster-aws's ``S3Resource``: the standard AWS credential chain, the region
-and endpoint given here or by the environment (``AWS_ENDPOINT_URL`` for S3-compatible stores), and
-botocore's "standard" retry mode (exponential backoff with jitter on throttling, 5xx and
-connection errors; ``max_attempts`` retries after the first request). Listings paginate
-(1,000 keys a page); objects are streamed from the HTTP response, never written to disk.
-"""
+"""A source tree under ``s3://bucket/prefix``, read through dagster-aws's ``S3Resource`` (credential
+chain, botocore's standard retries); listings paginate, objects stream and never touch the disk."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""The Warehouse interface, its PostgreSQL and Redshift engines, the named SQL, backups."""

@@ -1,21 +1,17 @@
-"""Turning a table's state into what Dagster records: check results and materialization metadata.
-
-Checks live in ``sql/checks/<table>.sql``: each named query returns one row with ``failures``
-(0 = pass), optionally ``warn_only`` (1 = a failure is only a warning), and figures that become the
-check's metadata. The comment lines after a check's name describe it; ``-- @blocking`` makes a
-failure stop the assets downstream.
-"""
+"""Turning a table's state into what Dagster records: check results from ``sql/checks/<table>.sql``
+and materialization metadata (the checks' conventions: docs/tables_and_data_flow.md)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import dagster as dg
 
 from sparkify_assets.warehouse.interface import Warehouse
 from sparkify_assets.warehouse.load_window import LoadWindow
+from sparkify_assets.warehouse.query_rows import Row, int_value
 from sparkify_assets.warehouse.sql_files import SqlStatement, load_file, statement
 from sparkify_assets.warehouse.tables import checked_table_name
 
@@ -41,6 +37,23 @@ def table_check_specs(table: str) -> list[dg.AssetCheckSpec]:
     ]
 
 
+class CheckRow(NamedTuple):
+    """A check query's one row: ``failures`` (0 = pass), whether a failure only warns, and the
+    other columns (the check's figures), in query order."""
+
+    failures: int
+    warn_only: bool
+    figures: dict[str, object]
+
+    @classmethod
+    def from_row(cls, row: Row) -> CheckRow:
+        return cls(
+            failures=int_value(row, "failures"),
+            warn_only=bool(row.get("warn_only", 0)),
+            figures={k: v for k, v in row.items() if k not in ("failures", "warn_only")},
+        )
+
+
 def _metadata_value(value: object) -> object:
     if isinstance(value, Decimal):
         return float(value)
@@ -53,19 +66,24 @@ def run_table_checks(
     """Runs every check of ``table`` and returns their results."""
     results = []
     for check in load_file(f"checks/{checked_table_name(table)}").values():
-        (row,) = warehouse.query(check, params)
-        failures = int(row.pop("failures"))  # type: ignore[call-overload]
-        warn_only = bool(row.pop("warn_only", 0))
-        metadata = {"failures": failures}
+        (found,) = warehouse.query(check, params)
+        row = CheckRow.from_row(found)
+        metadata: dict[str, Any] = {"failures": row.failures}
         metadata.update(
-            {name: _metadata_value(value) for name, value in row.items() if value is not None}
+            {
+                name: _metadata_value(value)
+                for name, value in row.figures.items()
+                if value is not None
+            }
         )
         results.append(
             dg.AssetCheckResult(
                 asset_key=table,
                 check_name=check.name,
-                passed=failures == 0,
-                severity=dg.AssetCheckSeverity.WARN if warn_only else dg.AssetCheckSeverity.ERROR,
+                passed=row.failures == 0,
+                severity=(
+                    dg.AssetCheckSeverity.WARN if row.warn_only else dg.AssetCheckSeverity.ERROR
+                ),
                 metadata=metadata,
                 description=check.doc or None,
             )

@@ -1,10 +1,5 @@
-"""The warehouse interface the assets use, whatever the engine behind it.
-
-Engines differ only in how they connect, their DDL and how they stage raw files (PostgreSQL streams
-parsed rows through ``COPY ... FROM STDIN``; Redshift runs ``COPY`` from S3). Everything else —
-transforms, checks, row counts — is the same SQL from ``sql/``, run through a
-:class:`WarehouseSession`.
-"""
+"""The warehouse interface the assets use, whatever the engine: engines differ in connecting, DDL
+and staging raw files; transforms, checks and row counts are the shared ``sql/`` files."""
 
 from __future__ import annotations
 
@@ -17,6 +12,7 @@ from typing import TYPE_CHECKING, ClassVar, Self
 
 from sparkify_assets.source.tree import SourceTree
 from sparkify_assets.warehouse.load_window import LoadWindow
+from sparkify_assets.warehouse.query_rows import Row, RowCount, optional_int_value
 from sparkify_assets.warehouse.schema_versions import (
     CURRENT_VERSION,
     UNVERSIONED,
@@ -133,9 +129,9 @@ class Warehouse(ABC):
         for a schema without the project's tables."""
         tables = {str(r["table_name"]) for r in self.query(statement("catalog.tables_in_schema"))}
         if VERSION_TABLE in tables:
-            (row,) = self.query(statement("schema_version.current_version"))
-            if row["version"] is not None:
-                return int(row["version"])  # type: ignore[call-overload]
+            recorded = recorded_version(self.query(statement("schema_version.current_version")))
+            if recorded is not None:
+                return recorded
         return UNVERSIONED if tables & set(WAREHOUSE_TABLES) else None
 
     def location(self) -> str:
@@ -157,8 +153,10 @@ class Warehouse(ABC):
             with self.transaction() as session:
                 self.lock_schema_changes(session)
                 session.execute(statement("schema_version.create_table"))
-                (row,) = session.query(statement("schema_version.current_version"))
-                start = found if row["version"] is None else int(row["version"])  # type: ignore[call-overload]
+                recorded = recorded_version(
+                    session.query(statement("schema_version.current_version"))
+                )
+                start = found if recorded is None else recorded
                 for version in range(start + 1, CURRENT_VERSION + 1):
                     for sql in migration_statements(self.engine, version):
                         log(f"schema version {version}: {sql.key}")
@@ -257,7 +255,13 @@ class Warehouse(ABC):
         """Rows of ``table`` in ``window`` (or in all of it for tables that are not windowed)."""
         params = window.sql_params() if window else {}
         rows = self.query(statement(f"row_counts.{checked_table_name(table)}"), params)
-        return int(rows[0]["row_count"])  # type: ignore[call-overload]
+        return RowCount.from_row(rows[0]).row_count
+
+
+def recorded_version(rows: Sequence[Row]) -> int | None:
+    """The version in ``schema_version.current_version``'s one row (None: no version recorded)."""
+    (row,) = rows
+    return optional_int_value(row, "version")
 
 
 def schema_version_statements() -> Iterator[SqlStatement]:

@@ -1,14 +1,5 @@
-"""The warehouse's schema version: what this release expects, and the migrations that get there.
-
-A warehouse records its version in ``sparkify_schema_version`` (``sql/schema_version.sql``). Version
-1 is a warehouse created before the version was recorded: the project's tables without that table.
-Migration ``N`` brings version ``N - 1`` to ``N`` with the statements of
-``sql/<engine>/migrations/v<N>.sql`` (no file: nothing changes on that engine), all of them and the
-new version's row in one transaction: a failed migration leaves the warehouse as it was.
-
-When a release changes a table's DDL, it adds the migration file and raises ``CURRENT_VERSION``:
-``CREATE TABLE IF NOT EXISTS`` alone would silently keep the old table.
-"""
+"""The warehouse's schema version and the migrations that reach it, one transaction each (how to add
+one, and ``sparkify migrate``: docs/operations.md, "Schema versions")."""
 
 from __future__ import annotations
 

@@ -18,7 +18,8 @@ class WarehouseSession(Protocol):
     def query(
         self, sql: SqlStatement, params: Mapping[str, object] | None = None
     ) -> list[dict[str, object]]:
-        """Runs one query; returns its rows as dicts keyed by column name."""
+        """Runs one query; returns its rows as dicts keyed by column name (read them typed with
+        warehouse/query_rows.py)."""
         ...
 
     def lock_for_write(self, table: str) -> None:

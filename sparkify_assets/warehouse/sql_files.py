@@ -1,13 +1,5 @@
-"""Named SQL statements kept in the project's ``sql/`` directory.
-
-Every ``.sql`` file holds one or more statements, each introduced by a ``-- name: <name>`` line.
-A statement is addressed as ``<file>.<name>``, relative to ``sql/``: ``transform/users.sql``'s
-``insert_window_users`` is ``transform/users.insert_window_users``. Files are split on those marker
-lines, never on ``;``, so a statement may contain semicolons inside string literals. Comment lines
-right after the name line document the statement (``doc``); ``-- @word`` lines there set flags
-(``@blocking`` on a check). Values are always passed as parameters (``%(name)s``); SQL text is
-never assembled from values.
-"""
+"""Named SQL statements from ``sql/``: each ``-- name: <name>`` block of ``<file>.sql`` is the
+statement ``<file>.<name>``, with its doc comment and ``-- @flag`` lines (docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -1,11 +1,5 @@
-"""Each table's documented column schema, read from the project's SQL files.
-
-Columns and types come from the PostgreSQL DDL (``sql/postgres/ddl/<table>.sql``), descriptions from
-the ``COMMENT ON`` statements (``sql/comments/<table>.sql``). The schema is static, so it is asset
-*definition* metadata: attached once per asset instead of to every partition's materialization (a
-backfill of thousands of days would otherwise store it thousands of times). A test checks it against
-what both engines report for the created tables.
-"""
+"""Each table's documented column schema, from its PostgreSQL DDL and ``COMMENT ON`` statements:
+asset definition metadata, attached once per asset rather than to every partition."""
 
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ CROSS JOIN (
     SELECT COUNT(*) AS next_song_events
     FROM staging_events
     WHERE page = 'NextSong'
+      AND OCTET_LENGTH(page) = 8  -- 'NextSong ' is no play on any engine (transform/songplays.sql)
       AND log_date >= %(first_day)s
       AND log_date < %(end_day)s
 ) AS s;

@@ -26,10 +26,11 @@ FROM (
 WHERE NOT EXISTS (SELECT 1 FROM users AS u WHERE u.user_id = seen.user_id);
 
 -- name: valid_level
--- level is free or paid.
+-- level is free or paid, exactly: OCTET_LENGTH refuses 'free ', which Redshift's IN would accept
+-- (it ignores trailing blanks when comparing VARCHARs).
 SELECT COUNT(*) AS failures
 FROM users
-WHERE level IS NULL OR level NOT IN ('free', 'paid');
+WHERE level IS NULL OR level NOT IN ('free', 'paid') OR OCTET_LENGTH(level) <> 4;
 
 -- name: row_count
 -- The table is not empty.

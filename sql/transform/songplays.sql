@@ -4,7 +4,8 @@
 -- compares OCTET_LENGTH, because Redshift ignores trailing blanks when comparing VARCHARs
 -- (https://docs.aws.amazon.com/redshift/latest/dg/r_Examples_with_character_types.html) and would match 'Song ' with 'Song'; OCTET_LENGTH counts them
 -- (https://docs.aws.amazon.com/redshift/latest/dg/r_OCTET_LENGTH.html). songplay_id is the MD5 of the event's identity (user,
--- session, item in session, ts), so every engine and every reload gives the same id.
+-- session, item in session, ts), so every engine and every reload gives the same id. The page
+-- filter compares OCTET_LENGTH too, so that 'NextSong ' is not a play on Redshift either.
 -- Parameters: first_day / end_day (DATE, end exclusive), window_start / window_end (TIMESTAMP).
 
 -- name: delete_window
@@ -60,6 +61,7 @@ LEFT JOIN (
                             e.length
             FROM staging_events AS e
             WHERE e.page = 'NextSong'
+              AND OCTET_LENGTH(e.page) = 8
               AND e.log_date >= %(first_day)s
               AND e.log_date < %(end_day)s
         ) AS played
@@ -78,5 +80,6 @@ LEFT JOIN (
  AND matches.artist_bytes = OCTET_LENGTH(plays.artist)
  AND matches.length = plays.length
 WHERE plays.page = 'NextSong'
+  AND OCTET_LENGTH(plays.page) = 8
   AND plays.log_date >= %(first_day)s
   AND plays.log_date < %(end_day)s;

@@ -1,0 +1,1 @@
+"""Parquet backups of the warehouse and restores from them, whatever the engine."""

@@ -1,15 +1,5 @@
-"""Backing the warehouse up to Parquet files and restoring it from them, whatever the engine.
-
-The engine writes (``Warehouse.export_backup``) and reads back (``Warehouse.restore_backup``) the
-rows; this module decides what a backup of some days contains, verifies it, records it in
-manifests and removes what it replaces, and plans and checks a restore before anything changes.
-
-Replacing a partition: new files are written under a name prefix no earlier run used, the
-partition's manifest (``_manifests/log_date=….json``) is then rewritten to list exactly them, and
-only then are the partition's other files deleted. A reader of the manifest never sees a mix; a
-reader of the folder may, for the seconds between the last two steps. A run that fails half-way
-leaves the previous manifest (and files) in force, and its own files are removed by the next run.
-"""
+"""Backing the warehouse up to Parquet and restoring it: what a backup of some days holds, its
+manifests, replacing a partition with no leftovers, a restore checked first (docs/backups.md)."""
 
 from __future__ import annotations
 

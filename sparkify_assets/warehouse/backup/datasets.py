@@ -1,18 +1,5 @@
-"""What a warehouse backup holds: its data sets, their Hive-style folders and their Parquet schema.
-
-A backup is a set of Parquet data sets under one location (``SPARKIFY_BACKUP_URL``)::
-
-    <dataset>/log_date=YYYY-MM-DD/part-*.parquet        songplays, time, staging_events,
-                                                         load_quarantine (event rows)
-    <dataset>/snapshot_date=YYYY-MM-DD/part-*.parquet   users, songs, artists, staging_songs,
-                                                         load_quarantine_songs (song rows)
-    _manifests/<partition>.json                          which files make up each partition
-
-Each data set has exactly one partition column, as Hive readers (Athena, Spectrum, DuckDB) expect of
-one table; the song rows of ``load_quarantine`` are therefore a data set of their own. Files hold
-every column of their table, in table order: the schema below, which the PostgreSQL writer
-(pyarrow) and Redshift's UNLOAD both produce.
-"""
+"""What a warehouse backup holds: its data sets, their Hive-style folders (one partition column
+each) and their Parquet schema (docs/backups.md, "Layout" and "Parquet schema")."""
 
 from __future__ import annotations
 

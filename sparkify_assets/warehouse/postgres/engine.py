@@ -1,17 +1,14 @@
-"""The PostgreSQL engine: the embedded default and the test engine.
-
-Raw files are parsed in Python (``event_records``, ``song_records``) and streamed into the staging
-tables with ``COPY ... FROM STDIN``: memory stays flat whatever the file size or number of days.
-"""
+"""The PostgreSQL engine (the embedded default and the test engine): raw files parsed in Python
+and streamed into the staging tables with ``COPY ... FROM STDIN``, in flat memory."""
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import dagster as dg
 import psycopg
@@ -39,6 +36,7 @@ from sparkify_assets.warehouse.interface import (
 from sparkify_assets.warehouse.load_window import LoadWindow
 from sparkify_assets.warehouse.postgres.connect_problems import postgres_connect_problem
 from sparkify_assets.warehouse.postgres.parquet_files import csv_to_parquet_files, parquet_as_csv
+from sparkify_assets.warehouse.query_rows import RowCount
 from sparkify_assets.warehouse.schema_versions import VERSION_TABLE
 from sparkify_assets.warehouse.session import WarehouseSession
 from sparkify_assets.warehouse.sql_files import SqlStatement, statement
@@ -200,10 +198,18 @@ class PostgresWarehouse(Warehouse):
             session.execute(
                 statement("staging/staging_events.delete_window_quarantine"), window.sql_params()
             )
-            for day, file in files:
-                loaded, rejected = _load_event_file(session, tree, file, day, run_id)
-                report.files.append(FileLoad(file.key, loaded, rejected, file.version))
-                file_log(f"{file.key}: {loaded} events loaded, {rejected} quarantined")
+            # One COPY stream for all the window's files (a COPY per file cost more than the
+            # parsing on a long history of small days), paused to write each batch of refused
+            # lines to the quarantine: memory stays bounded on files of junk.
+            with _EventDaysReader(tree, files) as events:
+                copy_events = statement("postgres/copy.staging_events")
+                while not events.finished:
+                    session.copy_rows(copy_events, events.rows())
+                    for day, rejected in events.take_rejected():
+                        _quarantine(session, rejected, "event", run_id, log_date=day)
+            for load in events.loads:
+                report.files.append(load)
+                file_log(f"{load.key}: {load.loaded} events loaded, {load.rejected} quarantined")
             [needs] = session.query(
                 statement("postgres/copy.staging_events_needs_analyze"),
                 {"rows_loaded": report.rows_loaded},
@@ -248,7 +254,7 @@ class PostgresWarehouse(Warehouse):
             for part in parts:
                 params = part.sql_params()
                 (counted,) = session.query(part.dataset.count, params)
-                counts[part.folder] = int(counted["row_count"])  # type: ignore[call-overload]
+                counts[part.folder] = RowCount.from_row(counted).row_count
                 spooled = Path(scratch) / "rows.csv"
                 session.copy_out_to_file(_copy_out(part.dataset.export), params, spooled)
                 files = csv_to_parquet_files(
@@ -289,24 +295,74 @@ class PostgresWarehouse(Warehouse):
         return restored
 
 
-def _load_event_file(
-    session: PostgresSession, tree: SourceTree, file: SourceFile, day: date, run_id: str
-) -> tuple[int, int]:
-    """Streams one log file into staging_events, writing refused lines to the quarantine in
-    batches as they come (memory stays bounded on a file of junk); (loaded, quarantined)."""
-    parser = EventFileParser(day, file.key, pause_after_rejections=QUARANTINE_BATCH_RECORDS)
-    copy_events = statement("postgres/copy.staging_events")
-    loaded = 0
-    try:
-        with tree.open(file) as stream:
-            while not parser.finished:
-                loaded += session.copy_rows(copy_events, parser.rows(stream))
-                _quarantine(session, parser.take_rejected(), "event", run_id, log_date=day)
-    except SourceFileRefused as refusal:  # a link, a FIFO...: nothing was read
-        refused = RejectedRecord(file.key, None, str(refusal), b"")
-        _quarantine(session, [refused], "event", run_id, log_date=day)
-        return 0, 1
-    return loaded, parser.rejected_count
+class _EventDaysReader:
+    """The rows of a window's log files, one file after the other, pausing when a batch of refused
+    lines is pending; what each file contributed, in ``loads``. Use it in a ``with`` block: the
+    file being read when a load stops half-way is closed on the way out."""
+
+    def __init__(self, tree: SourceTree, files: Sequence[tuple[date, SourceFile]]) -> None:
+        self._tree = tree
+        self._files = iter(files)
+        self._open = ExitStack()
+        self._current: tuple[date, SourceFile, EventFileParser, BinaryIO] | None = None
+        self._rejected: list[tuple[date, list[RejectedRecord]]] = []
+        self._pending = 0
+        self.loads: list[FileLoad] = []
+        self.finished = False
+
+    def __enter__(self) -> _EventDaysReader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._open.close()
+
+    def take_rejected(self) -> list[tuple[date, list[RejectedRecord]]]:
+        """The refused records pending, by log date, handed over."""
+        taken, self._rejected, self._pending = self._rejected, [], 0
+        return taken
+
+    def _hold(self, day: date, rejected: list[RejectedRecord]) -> None:
+        if rejected:
+            self._rejected.append((day, rejected))
+            self._pending += len(rejected)
+
+    def rows(self) -> Iterator[tuple[object, ...]]:
+        """Yields the accepted rows of file after file; returns when a batch of refused records
+        is pending (the caller writes ``take_rejected()`` and calls again) or when every file is
+        read (``finished``)."""
+        while True:
+            if self._current is None:
+                if self._pending >= QUARANTINE_BATCH_RECORDS:
+                    return  # each refused record keeps at most RAW_BYTES_KEPT: bounded
+                started = self._start_next_file()
+                if started is None:
+                    self.finished = True
+                    return
+                self._current = started
+            day, file, parser, stream = self._current
+            yield from parser.rows(stream)
+            self._hold(day, parser.take_rejected())
+            if not parser.finished:
+                return  # the parser paused on a batch of refused lines: write them first
+            self._open.close()
+            self._current = None
+            self.loads.append(
+                FileLoad(file.key, parser.accepted, parser.rejected_count, file.version)
+            )
+
+    def _start_next_file(self) -> tuple[date, SourceFile, EventFileParser, BinaryIO] | None:
+        """Opens the next file; a file the tree refuses (a link, a FIFO...) becomes one
+        quarantined record and the next one is tried."""
+        for day, file in self._files:
+            try:
+                stream = self._open.enter_context(self._tree.open(file))
+            except SourceFileRefused as refusal:  # nothing was read
+                self._hold(day, [RejectedRecord(file.key, None, str(refusal), b"")])
+                self.loads.append(FileLoad(file.key, 0, 1, file.version))
+                continue
+            parser = EventFileParser(day, file.key, pause_after_rejections=QUARANTINE_BATCH_RECORDS)
+            return day, file, parser, stream
+        return None
 
 
 class _SongCatalogReader:
@@ -398,7 +454,7 @@ def _quarantine(
     source_kind: str,
     run_id: str,
     *,
-    log_date: object,
+    log_date: date | None,
 ) -> None:
     if not rejected:
         return
@@ -408,7 +464,7 @@ def _quarantine(
         (
             r.quarantine_row(
                 source_kind=source_kind,
-                log_date=log_date,  # type: ignore[arg-type]
+                log_date=log_date,
                 rejected_at=now,
                 run_id=run_id,
             )

@@ -1,16 +1,5 @@
-"""Moving rows between PostgreSQL's ``COPY … (FORMAT csv)`` and Parquet files, in bounded memory.
-
-Backup: the rows of a ``COPY (SELECT …) TO STDOUT`` are spooled to a temporary CSV file, which
-pyarrow's streaming CSV reader turns into typed record batches (one block at a time) written as row
-groups; a file is closed once it holds ``rows_per_file`` rows. Restore: a Parquet file is read one
-record batch at a time and each batch written as CSV into ``COPY … FROM STDIN``. Neither a day nor a
-table is ever held in memory, and no row becomes a Python object on the way (about ten times faster
-than a server-side cursor feeding Python tuples to ``pa.array``, measured on 1M events).
-
-NULL and the empty string stay distinct both ways: PostgreSQL's CSV writes NULL as an unquoted empty
-field and an empty string as ``""``; pyarrow's CSV writer quotes every string and leaves NULL empty.
-Compression is Snappy, what Redshift UNLOAD writes.
-"""
+"""Rows between PostgreSQL's ``COPY … (FORMAT csv)`` and Parquet files, in bounded memory and with
+NULL and the empty string kept apart (docs/backups.md, "Why pyarrow")."""
 
 from __future__ import annotations
 

@@ -1,16 +1,5 @@
-"""COPY manifests: the exact S3 objects one Redshift COPY may read.
-
-``COPY ... FROM 's3://bucket/key'`` treats the key as a prefix: an object named
-``...-events.json.bak`` beside a day's file would be loaded with it. A manifest lists the objects by
-full URL, each ``"mandatory": true`` (a missing one fails the COPY instead of loading nothing),
-and ``COPY ... MANIFEST`` reads exactly those
-(https://docs.aws.amazon.com/redshift/latest/dg/loading-data-files-using-manifest.html).
-
-The engine writes one manifest per COPY under ``SPARKIFY_REDSHIFT_STAGING_URL``
-(``s3://bucket/prefix``): a place the Dagster process may write and the cluster's COPY role may
-read; the source bucket itself may be read-only. Manifests are a few hundred bytes and are kept
-(an S3 lifecycle rule on the prefix expires them).
-"""
+"""COPY manifests: the exact S3 objects one Redshift COPY may read (a key alone is a prefix),
+written under ``SPARKIFY_REDSHIFT_STAGING_URL`` (docs/redshift.md)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import dagster as dg
 import redshift_connector
@@ -31,6 +31,7 @@ from sparkify_assets.warehouse.interface import (
     schema_version_statements,
 )
 from sparkify_assets.warehouse.load_window import LoadWindow
+from sparkify_assets.warehouse.query_rows import Row, RowCount, int_value, optional_int_value
 from sparkify_assets.warehouse.redshift.connection import (
     RedshiftTarget,
     connect_arguments,
@@ -240,7 +241,7 @@ class RedshiftWarehouse(Warehouse):
                 render_table(statement("redshift/upkeep.table_rows"), table),
             )
         plan = upkeep_plan(
-            rows_after=int(counted["row_count"]),  # type: ignore[call-overload]
+            rows_after=RowCount.from_row(counted).row_count,
             deleted=deleted,
             inserted=inserted,
         )
@@ -333,7 +334,7 @@ class RedshiftWarehouse(Warehouse):
             raise TypeError(f"server_time returned {started!r}")
         return LoadErrorCursor(
             started_after=started - timedelta(seconds=1),
-            after_query=int(mark["last_query"]),  # type: ignore[call-overload]
+            after_query=int_value(mark, "last_query"),
         )
 
     def _copy(
@@ -361,7 +362,7 @@ class RedshiftWarehouse(Warehouse):
         (counted,) = session.query(statement("redshift/catalog.last_copy_count"))
         rejections = self._new_rejections(session, base, errors)
         _log_rejections(log, sql.key, rejections)
-        return int(counted["loaded"]), rejections  # type: ignore[call-overload]
+        return int_value(counted, "loaded"), rejections
 
     def _new_rejections(
         self, session: RedshiftSession, base: str, errors: LoadErrorCursor
@@ -372,13 +373,13 @@ class RedshiftWarehouse(Warehouse):
         )
         prefix = base + "/"
         for r in rows:
-            errors.after_query = max(errors.after_query, int(r["query_id"]))  # type: ignore[call-overload]
+            errors.after_query = max(errors.after_query, int_value(r, "query_id"))
         return [
             CopyRejection(
                 source_file=_text(r["file_name"]).removeprefix(prefix),
-                line_number=None if r["line_number"] is None else int(r["line_number"]),  # type: ignore[call-overload]
+                line_number=optional_int_value(r, "line_number"),
                 column_name=_text(r["column_name"]),
-                error_code=None if r["error_code"] is None else int(r["error_code"]),  # type: ignore[call-overload]
+                error_code=optional_int_value(r, "error_code"),
                 error_reason=_text(r["error_reason"]),
                 raw_field_value=_text(r["raw_field_value"]),
                 raw_line=_text(r["raw_line"]),
@@ -449,7 +450,7 @@ class RedshiftWarehouse(Warehouse):
             session.execute(statement("redshift/staging.drop_checked_events"))
             session.execute(statement("redshift/staging.create_checked_events"))
             counts = {
-                row["log_date"]: row
+                row["log_date"]: _CheckedCounts.from_row(row)
                 for row in session.query(statement("redshift/staging.checked_event_counts"))
             }
 
@@ -480,9 +481,7 @@ class RedshiftWarehouse(Warehouse):
 
         report = LoadReport()
         for day, file in files:
-            row = counts.get(day, {})
-            accepted = int(row.get("accepted") or 0)  # type: ignore[call-overload]
-            refused = int(row.get("refused") or 0)  # type: ignore[call-overload]
+            accepted, refused = counts.get(day, _CheckedCounts(0, 0))
             refused += sum(1 for r in rejections if log_dates.get(r.source_file) == day)
             report.files.append(FileLoad(file.key, accepted, refused, file.version))
             log(f"{file.key}: {accepted} events loaded, {refused} quarantined")
@@ -502,7 +501,8 @@ class RedshiftWarehouse(Warehouse):
             log(f"{SONG_PREFIX}: COPY loaded {copied} song objects, rejected {len(rejections)}")
             session.execute(statement("redshift/staging.drop_checked_songs"))
             session.execute(statement("redshift/staging.create_checked_songs"))
-            (counts,) = session.query(statement("redshift/staging.checked_song_counts"))
+            (counted,) = session.query(statement("redshift/staging.checked_song_counts"))
+            counts = _CheckedCounts.from_row(counted)
 
         rejected_at = datetime.now(UTC).replace(tzinfo=None)
         with self.transaction() as session:
@@ -525,8 +525,8 @@ class RedshiftWarehouse(Warehouse):
                 run_id=run_id,
             )
         self.upkeep("staging_songs", deleted=max(deleted, 0), inserted=max(inserted, 0), log=log)
-        accepted = int(counts["accepted"] or 0)  # type: ignore[call-overload]
-        refused = int(counts["refused"] or 0) + len(rejections)  # type: ignore[call-overload]
+        accepted = counts.accepted
+        refused = counts.refused + len(rejections)
         log(f"{SONG_PREFIX}: {accepted} song files loaded, {refused} quarantined")
         return LoadReport([FileLoad(SONG_PREFIX, accepted, refused)])
 
@@ -569,7 +569,7 @@ class RedshiftWarehouse(Warehouse):
             for part in parts:
                 params = part.sql_params()
                 (counted,) = session.query(part.dataset.count, params)
-                counts[part.folder] = int(counted["row_count"])  # type: ignore[call-overload]
+                counts[part.folder] = RowCount.from_row(counted).row_count
                 text = render_unload(
                     unload,
                     query=part.dataset.export,
@@ -626,6 +626,19 @@ class RedshiftWarehouse(Warehouse):
             return restored
         finally:
             location.delete([stored.key for stored in location.list(f"{folder}/")])
+
+
+class _CheckedCounts(NamedTuple):
+    """A checked_*_counts row: lines accepted and refused by the checks in SQL (NULL: none)."""
+
+    accepted: int
+    refused: int
+
+    @classmethod
+    def from_row(cls, row: Row) -> _CheckedCounts:
+        return cls(
+            optional_int_value(row, "accepted") or 0, optional_int_value(row, "refused") or 0
+        )
 
 
 def _text(value: object) -> str:

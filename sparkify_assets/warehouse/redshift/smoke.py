@@ -1,24 +1,5 @@
 """``sparkify redshift-smoke``: every kind of statement the Redshift engine runs, once, on a tiny
-data set, in a scratch schema, with each statement's outcome printed.
-
-The first run on a real cluster should be a five-minute check, not a production incident. Given a
-cluster (``SPARKIFY_WAREHOUSE_URL`` and the other warehouse settings) and an S3 location the
-process may write and the COPY role may read (``--bucket-url s3://bucket/prefix``), it:
-
-1. writes a tiny generated source (two days, a few dozen events, a few songs, one malformed line,
-   one stray ``...events.json.bak``) under ``<bucket-url>/smoke-<id>/``; the COPY manifests go to
-   ``SPARKIFY_REDSHIFT_STAGING_URL``, or to ``<bucket-url>/smoke-<id>/staging`` when that is unset;
-2. opens the engine's own connection (connect timeout, ``statement_timeout``), creates the schema
-   ``sparkify_smoke_<random>`` and makes it the session's search_path;
-3. runs what the assets run: the DDL and comments, the song catalog and the two days (COPY, the
-   load-error log, the checks and conversion SQL, the quarantine inserts, LOCK, delete and insert),
-   every star transform, every asset check, the row counts, the catalog queries, every analytics
-   query, ANALYZE and VACUUM DELETE ONLY;
-4. drops the schema (``--keep-schema`` keeps it to look at) and prints one line per statement key:
-   how many times it ran, its seconds, and ``ok`` or the server's error.
-
-It exits 0 when every statement succeeded, 1 otherwise, 2 when the settings are wrong.
-"""
+data set in a scratch schema, with each one's outcome printed (docs/redshift_first_run.md)."""
 
 from __future__ import annotations
 
@@ -33,7 +14,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from sparkify_assets.sample_data.generator import SampleSpec, write_sample_source
+from sparkify_assets.analytics.questions import QUESTIONS
+from sparkify_assets.sample_data.generator import write_sample_source
+from sparkify_assets.sample_data.spec import SampleSpec
 from sparkify_assets.source.s3_tree import S3SourceTree, split_s3_url
 from sparkify_assets.warehouse.check_results import run_table_checks
 from sparkify_assets.warehouse.interface import transform_statements
@@ -49,13 +32,7 @@ from sparkify_assets.warehouse.tables import WAREHOUSE_TABLES
 
 SMOKE_SPEC = SampleSpec(seed=12, days=2, events_per_day=30, users=5, catalog_songs=8)
 STAR_TABLES = ("songs", "artists", "users", "songplays", "time")
-ANALYTICS = (
-    "free_vs_paid_plays",
-    "most_active_users",
-    "plays_by_hour",
-    "top_artists_by_month",
-    "top_songs_by_month",
-)
+ANALYTICS = tuple(sorted(QUESTIONS, key=lambda question: question.name))
 
 
 class Connect(Protocol):
@@ -235,7 +212,7 @@ def run_smoke(
                 warehouse.row_count(table, window if table != "load_quarantine" else None)
         with step("analytics queries"):
             for question in ANALYTICS:
-                warehouse.query(statement(f"analytics/{question}.{question}"))
+                warehouse.query(statement(question.statement_key))
         with step("ANALYZE and VACUUM DELETE ONLY"):
             for name in ("analyze_table", "vacuum_delete_only"):
                 key = f"redshift/upkeep.{name}"

@@ -1,20 +1,5 @@
-"""When the Redshift engine runs ANALYZE and VACUUM DELETE ONLY after replacing rows.
-
-Redshift deletes by marking rows; the space comes back on VACUUM, and the planner uses the
-statistics of the last ANALYZE. Both run in the background on their own (automatic analyze and
-vacuum delete), but only when the cluster is quiet; a daily delete-and-insert that replaces a large
-share of a table leaves the next steps (the star transforms, the checks) planning on stale
-statistics. So after each replacement the engine decides, from the rows it deleted and inserted:
-
-* ``ANALYZE`` when the changed rows (deleted + inserted) are at least ``ANALYZE_CHANGED_SHARE``
-  of the table after the change: the 10 % that Redshift's ``analyze_threshold_percent`` uses by
-  default, below which ANALYZE would skip the table anyway;
-* ``VACUUM DELETE ONLY`` when the deleted rows are at least ``VACUUM_DELETED_SHARE`` of the table
-  before the change (a window replacement that rewrote a large part of it): reclaiming a fifth of
-  the blocks is worth a pass, a day out of years is not.
-
-The statements are in ``sql/redshift/upkeep.sql``; this module only decides.
-"""
+"""When the Redshift engine runs ANALYZE and VACUUM DELETE ONLY after replacing rows (the
+thresholds and why: docs/redshift_first_run.md, "Finding 6"); the SQL is sql/redshift/upkeep.sql."""
 
 from __future__ import annotations
 
