@@ -4,26 +4,22 @@ run instead of one per check and partition, on a pooled engine
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
-from dagster._serdes import ConfigurableClassData, serialize_value
+from dagster._serdes import serialize_value
 from dagster_postgres import PostgresEventLogStorage
-from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_config
 
-from sparkify_assets.instance.storage_connection_pool import pooled_storage_engine
+from sparkify_assets.instance.storage_connection_pool import PooledEngine
 
 
-class CheckPlanningEventLogStorage(PostgresEventLogStorage):
+class CheckPlanningEventLogStorage(PooledEngine, PostgresEventLogStorage):
     """``PostgresEventLogStorage`` writing one planned row per (unpartitioned) check and run, on
     a pooled engine."""
 
     def __init__(self, postgres_url: str, *args: Any, **kwargs: Any) -> None:
         super().__init__(postgres_url, *args, **kwargs)
-        self._engine.dispose()
-        self._engine = pooled_storage_engine(self.postgres_url, self._token_provider)
         self._tables_present: set[str] = set()
 
     def has_table(self, table_name: str) -> bool:
@@ -33,17 +29,6 @@ class CheckPlanningEventLogStorage(PostgresEventLogStorage):
         if present:
             self._tables_present.add(table_name)
         return present
-
-    @classmethod
-    def from_config_value(
-        cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
-    ) -> CheckPlanningEventLogStorage:
-        return cls(
-            inst_data=inst_data,
-            postgres_url=pg_url_from_config(config_value),
-            should_autocreate_tables=config_value.get("should_autocreate_tables", True),
-            token_provider=get_token_provider_from_config(config_value),
-        )
 
     def _store_asset_check_evaluation_planned(self, event: Any, event_id: int | None) -> None:
         planned = event.dagster_event.event_specific_data

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import weakref
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from dagster._serdes import ConfigurableClassData
 from dagster_postgres import PostgresRunStorage, PostgresScheduleStorage
@@ -51,18 +51,23 @@ def _forget_in_forked_children(engine: sqlalchemy.Engine) -> None:
     os.register_at_fork(after_in_child=forget)
 
 
-class PooledRunStorage(PostgresRunStorage):
-    """dagster-postgres' run storage on a pooled engine (``pooled_storage_engine``)."""
+class PooledEngine:
+    """Mixin for a dagster-postgres storage: its engine replaced by ``pooled_storage_engine``
+    once dagster-postgres' own set-up (tables, migrations) is done; built from the same config."""
+
+    postgres_url: str
+    _engine: Any
+    _token_provider: Any
 
     def __init__(self, postgres_url: str, *args: Any, **kwargs: Any) -> None:
-        super().__init__(postgres_url, *args, **kwargs)
+        super().__init__(postgres_url, *args, **kwargs)  # type: ignore[call-arg]
         self._engine.dispose()
         self._engine = pooled_storage_engine(self.postgres_url, self._token_provider)
 
     @classmethod
     def from_config_value(
         cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
-    ) -> PooledRunStorage:
+    ) -> Self:
         return cls(
             inst_data=inst_data,
             postgres_url=pg_url_from_config(config_value),
@@ -71,22 +76,10 @@ class PooledRunStorage(PostgresRunStorage):
         )
 
 
-class PooledScheduleStorage(PostgresScheduleStorage):
+class PooledRunStorage(PooledEngine, PostgresRunStorage):
+    """dagster-postgres' run storage on a pooled engine."""
+
+
+class PooledScheduleStorage(PooledEngine, PostgresScheduleStorage):
     """dagster-postgres' schedule storage (sensor and schedule ticks, cursors) on a pooled
     engine."""
-
-    def __init__(self, postgres_url: str, *args: Any, **kwargs: Any) -> None:
-        super().__init__(postgres_url, *args, **kwargs)
-        self._engine.dispose()
-        self._engine = pooled_storage_engine(self.postgres_url, self._token_provider)
-
-    @classmethod
-    def from_config_value(
-        cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
-    ) -> PooledScheduleStorage:
-        return cls(
-            inst_data=inst_data,
-            postgres_url=pg_url_from_config(config_value),
-            should_autocreate_tables=config_value.get("should_autocreate_tables", True),
-            token_provider=get_token_provider_from_config(config_value),
-        )
