@@ -49,37 +49,15 @@ def freshness_resource_from_environment() -> FreshnessResource:
     )
 
 
-# The newest log day of the source, listed once per run: the three checks of a run compare their
-# table with the same listing (listing every log file of a long history, three times over, was a
-# cost of each one-day run that grew with the history). Only the current run's entry is kept.
-_newest_source_day_of_run: dict[tuple[str, str], date | None] = {}
-
-
-def newest_source_day(source: SourceResource, run_id: str | None = None) -> date | None:
-    """The newest log day present in the source; listed once per ``run_id`` (each time without
-    one)."""
-    tree = source.tree()
-    key = (run_id or "", tree.url)
-    if run_id is not None and key in _newest_source_day_of_run:
-        return _newest_source_day_of_run[key]
-    newest = max((day for day, _ in tree.log_files()), default=None)
-    if run_id is not None:
-        _newest_source_day_of_run.clear()
-        _newest_source_day_of_run[key] = newest
-    return newest
-
-
 def measure_freshness(
     table: str,
     source: SourceResource,
     warehouse: WarehouseResource,
     limits: FreshnessLimits,
     today: date | None = None,
-    run_id: str | None = None,
 ) -> Freshness:
-    """``table``'s newest log day against the source's newest log day (listed once per
-    ``run_id``)."""
-    newest_in_source = newest_source_day(source, run_id)
+    """``table``'s newest log day against the source's newest log day."""
+    newest_in_source = source.newest_log_day()
     with warehouse.open() as connection:
         (row,) = connection.query(statement(f"freshness.{table}"))
     newest = row["newest_log_date"]
@@ -129,9 +107,7 @@ def _freshness_check(table: str) -> dg.AssetChecksDefinition:
         warehouse: WarehouseResource,
         freshness: FreshnessResource,
     ) -> dg.AssetCheckResult:
-        measured = measure_freshness(
-            table, source, warehouse, freshness.limits(), run_id=context.run.run_id
-        )
+        measured = measure_freshness(table, source, warehouse, freshness.limits())
         context.log.info(measured.summary)
         return freshness_result(measured)
 

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 
 import dagster as dg
 from pydantic import Field, PrivateAttr
@@ -86,6 +87,15 @@ class SourceResource(dg.ConfigurableResource):
         problem = self.configuration_problem()
         if problem and context.run is not None:
             raise SettingProblem(problem, setting=SOURCE_SETTING)
+
+    _newest_log_day: tuple[date | None] | None = PrivateAttr(default=None)
+
+    def newest_log_day(self) -> date | None:
+        """The newest log day in the source, listed once for the resource's life (one run): the
+        checks of a run share it, where each listing grows with the history."""
+        if self._newest_log_day is None:
+            self._newest_log_day = (max((day for day, _ in self.tree().log_files()), default=None),)
+        return self._newest_log_day[0]
 
     def tree(self) -> SourceTree:
         """The source tree; a SettingProblem when SPARKIFY_SOURCE_URL names none."""
