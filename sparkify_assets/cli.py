@@ -19,6 +19,7 @@ from sparkify_assets.instance.project_instance import (
 )
 from sparkify_assets.settings.problems import SettingProblem
 from sparkify_assets.source.problems import reported_source_problems
+from sparkify_assets.warehouse.postgres.embedded_server import EmbeddedPostgresError
 
 # Dagster and the definitions are imported where used: `sparkify dev`, `daemon` and `dagster`
 # replace this process with a Dagster program, which imports them itself (seconds per command).
@@ -318,6 +319,11 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         print(f"sparkify: {problem.message}", file=sys.stderr)
+        return EXIT_SETTING
+    except EmbeddedPostgresError as error:  # its message says what to do
+        if debug:
+            traceback.print_exc()
+        print(f"sparkify: {error}", file=sys.stderr)
         return EXIT_SETTING
 
 
