@@ -302,3 +302,42 @@ def test_a_lock_that_meets_autovacuum_waits_a_tenth_of_a_second(server: Embedded
     with psycopg.connect(**server.connect_kwargs()) as connection:
         row = connection.execute("SELECT current_setting('deadlock_timeout')").fetchone()
     assert row == ("100ms",)
+
+
+@pytest.mark.parametrize("running", [True, False], ids=["server running", "server stopped"])
+def test_a_lost_password_file_is_replaced_and_no_data_is_lost(running: bool) -> None:
+    """A new checkout at the same path as a deleted one (its root server state survived in
+    /var/lib/sparkify), or a deleted password file: the next `sparkify` command sets a new password
+    and carries on, with the data kept; the old password no longer works."""
+    home = Path(tempfile.mkdtemp(prefix="sparkify-lost-password-"))
+    server = EmbeddedPostgres.for_home(home)
+    try:
+        server.ensure_database()
+        old = server.connect_kwargs()
+        with psycopg.connect(**old, autocommit=True) as connection:
+            connection.execute("CREATE TABLE kept AS SELECT 42 AS answer")
+        if not running:
+            server.stop()
+        (home / "postgres-password").unlink()
+        with pytest.raises(EmbeddedPostgresError, match="sets a new password; no data is lost"):
+            server.connect_kwargs()
+
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / "sparkify"), "instance"],
+            env={**os.environ, "SPARKIFY_HOME": str(home)},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert "was given a new password (no data changed)" in done.stderr
+        assert old["password"] not in done.stdout + done.stderr
+        assert stat.S_IMODE(os.stat(home / "postgres-password").st_mode) == 0o600
+        with psycopg.connect(**server.connect_kwargs(), autocommit=True) as connection:
+            assert connection.execute("SELECT answer FROM kept").fetchone() == (42,)
+        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+            psycopg.connect(**old).close()
+    finally:
+        server.remove()
+        shutil.rmtree(home, ignore_errors=True)

@@ -259,34 +259,3 @@ def test_a_sensor_skips_with_the_message_instead_of_failing(tmp_path: Path) -> N
             " directory holding song_data/ and log_data/ or to s3://bucket/prefix, or unset it to"
             " use the generated sample data."
         )
-
-
-def test_an_embedded_server_without_its_password_file_is_one_short_message(
-    tmp_path: Path,
-) -> None:
-    """A server whose 0600 password file was deleted cannot be reached: the one line says what to
-    do (stop it, delete its state), no traceback."""
-    from sparkify_assets.warehouse.postgres.embedded_server import EmbeddedPostgres
-
-    home = tmp_path / "home"
-    home.mkdir()
-    os.environ["SPARKIFY_HOME"] = str(home)
-    try:
-        server = EmbeddedPostgres.for_home()
-        server.start()
-        (home / "postgres-password").unlink()
-        status, lines, _ = _sparkify(["build"], tmp_path)
-    finally:
-        del os.environ["SPARKIFY_HOME"]
-        subprocess.run(
-            [SPARKIFY, "stop-postgres"],
-            env={**os.environ, "SPARKIFY_HOME": str(home)},
-            capture_output=True,
-            timeout=120,
-            check=False,
-        )
-
-    assert status == 2
-    assert len(lines) == 1, lines
-    assert lines[0].startswith("sparkify: ") and "postgres-password is missing" in lines[0]
-    assert "sparkify stop-postgres" in lines[0]

@@ -30,3 +30,7 @@ SELECT COUNT(*) AS found FROM pg_database WHERE datname = %(database)s;
 -- name: create_database
 -- {database} is replaced by a quoted identifier.
 CREATE DATABASE {database};
+
+-- name: reset_superuser_password
+-- Run in single-user mode (no parameters there): the caller puts a generated, quote-free literal.
+ALTER ROLE postgres PASSWORD %(password)s;

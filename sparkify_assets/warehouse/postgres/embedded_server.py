@@ -7,6 +7,7 @@ import contextlib
 import fcntl
 import hashlib
 import importlib.metadata
+import logging
 import os
 import pwd
 import secrets
@@ -39,6 +40,8 @@ PASSWORD_FILE = "postgres-password"
 MAX_SOCKET_PATH = 107
 SHORT_SOCKET_PARENT = Path("/tmp")
 START_TIMEOUT_SECONDS = 120
+
+_log = logging.getLogger(__name__)
 
 _PG_HBA = """\
 # Written by sparkify_assets (warehouse/postgres/embedded_server.py): the unix socket is the
@@ -124,6 +127,8 @@ class EmbeddedPostgres:
             self._prepare_state_dir()
             if not (self.data_dir / "PG_VERSION").exists():
                 self._initialise()
+            elif not self.password_file.exists():
+                self._set_new_password()
             socket_dir = self._private_socket_dir()
             if self._pg_ctl("status").returncode == 0:
                 return
@@ -267,10 +272,43 @@ class EmbeddedPostgres:
         hba.write_text(_PG_HBA)
         os.chown(hba, uid, gid)
 
+    def _set_new_password(self) -> None:
+        """The password file is gone (deleted, or a new checkout where the old one's server state
+        survived in ``/var/lib/sparkify``): the server is stopped, given a new password in
+        single-user mode and a new 0600 file. Whoever can delete the file owns the data anyway."""
+        if self._pg_ctl("status").returncode == 0:
+            stopped = self._pg_ctl("stop", "-w", "-m", "fast")
+            if stopped.returncode != 0:
+                raise EmbeddedPostgresError(f"pg_ctl stop failed: {stopped.stdout.strip()}")
+        password = secrets.token_urlsafe(32)  # letters, digits, - and _: safe in a SQL literal
+        statement = load_file("postgres/embedded_server")["reset_superuser_password"].text
+        done = self._run(
+            "postgres",
+            "--single",
+            "-D",
+            str(self.data_dir),
+            "-c",
+            "listen_addresses=",
+            "postgres",
+            stdin_text=statement.replace("%(password)s", f"'{password}'") + "\n",
+        )
+        if done.returncode != 0 or "ERROR" in done.stdout:
+            raise EmbeddedPostgresError(
+                f"the embedded PostgreSQL's password could not be set anew (server state:"
+                f" {self.state_dir}): {done.stdout.strip()[-500:]}"
+            )
+        write_private_file(self.password_file, password + "\n")
+        _log.warning(
+            "%s was missing: the embedded PostgreSQL was given a new password (no data changed)",
+            self.password_file,
+        )
+
     def _pg_ctl(self, command: str, *args: str) -> subprocess.CompletedProcess[str]:
         return self._run("pg_ctl", command, "-D", str(self.data_dir), *args)
 
-    def _run(self, program: str, *args: str) -> subprocess.CompletedProcess[str]:
+    def _run(
+        self, program: str, *args: str, stdin_text: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Runs a PostgreSQL program as the server's account, in its state directory."""
         binaries = _binaries_for(self.account)
         environment = {
@@ -289,7 +327,8 @@ class EmbeddedPostgres:
             [str(binaries / program), *args],
             cwd=self.state_dir,
             env=environment,
-            stdin=subprocess.DEVNULL,
+            input=stdin_text,
+            stdin=subprocess.DEVNULL if stdin_text is None else None,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -322,10 +361,9 @@ def read_private_file(path: Path) -> str:
         descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except FileNotFoundError:
         raise EmbeddedPostgresError(
-            f"{path} is missing: it holds the embedded PostgreSQL's password. Without it the"
-            " existing server cannot be reached: stop it (`sparkify stop-postgres`) and delete"
-            " its state directory (docs/security.md) to start afresh; the warehouse is rebuilt"
-            " from the source files."
+            f"{path} is missing: it holds the embedded PostgreSQL's password. The next"
+            " `sparkify` command that starts the server (`sparkify build`, say) stops it and"
+            " sets a new password; no data is lost."
         ) from None
     with os.fdopen(descriptor) as file:
         status = os.fstat(file.fileno())
