@@ -45,33 +45,34 @@ def _instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.from_config(str(home))
 
 
-def _exec_on_instance(home: Path, command: list[str]) -> int:
+def _exec_on_instance(command: list[str], *, workspace_option: list[str] | None = None) -> int:
     """Replaces this process with ``command`` (a Dagster program of this environment) on the
-    instance at ``home``."""
+    project's instance, prepared first (``workspace_option`` names its workspace.yaml). Asked
+    only for ``--help``, the program answers without an instance or a server started."""
     program = Path(sys.executable).parent / command[0]
     argv = [str(program) if program.exists() else command[0], *command[1:]]
+    if {"-h", "--help"} & set(argv[1:]):
+        os.execvp(argv[0], argv)
+    home = prepare_instance()
+    if workspace_option is not None:
+        argv += [*workspace_option, str(home / "workspace.yaml")]
     os.execvpe(argv[0], argv, instance_environment(home))
 
 
 def dev(arguments: list[str]) -> int:
     """The UI and the daemon (`dagster dev`) on the project's instance (options: dagster dev's)."""
-    home = prepare_instance()
-    return _exec_on_instance(
-        home, ["dagster", "dev", "-w", str(home / "workspace.yaml"), *arguments]
-    )
+    return _exec_on_instance(["dagster", "dev", *arguments], workspace_option=["-w"])
 
 
 def daemon(arguments: list[str]) -> int:
     """The daemon alone (`dagster-daemon run`: sensors, automation, run queue) on the instance."""
-    home = prepare_instance()
-    workspace = str(home / "workspace.yaml")
-    return _exec_on_instance(home, ["dagster-daemon", "run", "-w", workspace, *arguments])
+    return _exec_on_instance(["dagster-daemon", "run", *arguments], workspace_option=["-w"])
 
 
 def dagster_command(arguments: list[str]) -> int:
     """Any `dagster` command on the project's instance, e.g. `sparkify dagster asset materialize
     -m sparkify_assets.definitions --select ... --partition-range A...B`."""
-    return _exec_on_instance(prepare_instance(), ["dagster", *arguments])
+    return _exec_on_instance(["dagster", *arguments])
 
 
 def instance(_: argparse.Namespace) -> int:

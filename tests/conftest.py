@@ -33,6 +33,27 @@ warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 SMALL_SPEC = SampleSpec(seed=7, days=6, events_per_day=150, users=25, catalog_songs=60)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _sparkify_home_of_the_session() -> Iterator[Path]:
+    """No test touches the checkout's `.sparkify/` (a developer's warehouse) nor a server state
+    left on the machine by an earlier run: what runs `sparkify` without a home of its own gets this
+    one, whose server is removed at the end."""
+    from sparkify_assets.warehouse.postgres.embedded_server import EmbeddedPostgres
+
+    home = Path(tempfile.mkdtemp(prefix="sparkify-session-home-"))
+    previous = os.environ.get("SPARKIFY_HOME")
+    os.environ["SPARKIFY_HOME"] = str(home)
+    try:
+        yield home
+    finally:
+        if previous is None:
+            os.environ.pop("SPARKIFY_HOME", None)
+        else:
+            os.environ["SPARKIFY_HOME"] = previous
+        EmbeddedPostgres.for_home(home).remove()
+        shutil.rmtree(home, ignore_errors=True)
+
+
 @pytest.fixture(autouse=True)
 def _instance_environment_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
     """`sparkify`'s commands name the project's instance in this process's environment

@@ -180,3 +180,20 @@ def test_sparkify_generate_writes_the_source_layout(tmp_path: Path) -> None:
         "2018-11-02-events.json",
     ]
     assert len(list((out / "song_data").rglob("*.json"))) == 12
+
+
+def test_help_of_the_dagster_commands_starts_nothing(tmp_path: Path) -> None:
+    """`sparkify dev --help` (and the daemon's, dagster's) answer with the program's own help,
+    without preparing an instance or starting the embedded server."""
+    home = tmp_path / "home"
+    env = {**os.environ, "SPARKIFY_HOME": str(home)}
+    for command, expected in (
+        (["dev", "--help"], "dagster dev"),
+        (["daemon", "--help"], "dagster-daemon run"),
+        (["dagster", "asset", "materialize", "-h"], "--partition-range"),
+    ):
+        done = _run([SPARKIFY, *command], env)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert expected in done.stdout, done.stdout[:500]
+    assert not (home / "dagster_home").exists()
+    assert not (home / "postgres-password").exists()
