@@ -17,6 +17,7 @@ import pytest
 
 from sparkify_assets.commands.build import build_warehouse
 from sparkify_assets.definitions import defs
+from sparkify_assets.defs import staging_assets
 from sparkify_assets.defs.asset_groups import CATALOG_ASSETS
 from sparkify_assets.defs.resources import SourceResource
 from sparkify_assets.defs.source_sensors import log_data_sensor, song_data_sensor
@@ -197,14 +198,19 @@ def test_log_sensor_end_to_end(
     assert not harness.tick(log_full_listing_interval_seconds=0).run_requests
 
 
+@pytest.mark.parametrize("per_day_max_days", [31, 2], ids=["short window", "long window"])
 def test_first_tick_requests_only_what_no_run_has_loaded(
     s3_bucket: S3Bucket,
     month_source: Path,
     tmp_path: Path,
     warehouse_url: str,
+    per_day_max_days: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """After `sparkify build` (or any run) loaded the bucket, the sensor's first tick — no cursor
-    yet — requests only the files whose current version no materialization recorded."""
+    yet — requests only the files whose current version no load recorded. A window longer than
+    per-day metadata is written for (years of history) is recognised from the run's observation."""
+    monkeypatch.setattr(staging_assets, "PER_DAY_METADATA_MAX_DAYS", per_day_max_days)
     root = tmp_path / "source"
     shutil.copytree(month_source, root)
     s3_bucket.upload_tree(root / "song_data", f"{PREFIX}song_data/")
@@ -224,6 +230,14 @@ def test_first_tick_requests_only_what_no_run_has_loaded(
         log_dates=built,
     )
     assert outcome.succeeded
+    days_with_files = {
+        record.asset_materialization.partition
+        for record in harness.instance.fetch_materializations(
+            dg.AssetKey("staging_events"), limit=100
+        ).records
+        if record.asset_materialization and "source_file" in record.asset_materialization.metadata
+    }
+    assert len(days_with_files) == (len(built) if per_day_max_days > len(built) else 0)
 
     corrected, new = date(2018, 11, 3), ALL_DAYS[8]
     path = root / log_key_for(corrected)

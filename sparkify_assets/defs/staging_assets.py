@@ -7,8 +7,10 @@ from sparkify_assets.defs.resources import SourceResource, WarehouseResource
 from sparkify_assets.defs.retry_policies import warehouse_retry_policy
 from sparkify_assets.instance.loaded_source_versions import (
     CATALOG_DIGEST_METADATA,
+    PER_DAY_METADATA_MAX_DAYS,
     SOURCE_FILE_METADATA,
     SOURCE_VERSION_METADATA,
+    loaded_files_observation,
 )
 from sparkify_assets.instance.project_instance import WAREHOUSE_POOL
 from sparkify_assets.source.change_cursors import catalog_digest
@@ -60,19 +62,23 @@ def staging_events(
                 metadata={"source": tree.url, "log_dates": str(window)},
                 allow_retries=False,  # retrying cannot make the file appear
             ) from None
-        # Each day's own file, version and row count, on that day's materialization (not copied
-        # to the whole range): the log sensor's first tick recognises the files loaded already.
-        for file in report.files:
-            day = log_date_of(file.key)
-            if day is not None:
-                context.add_asset_metadata(
-                    {
-                        SOURCE_FILE_METADATA: file.key,
-                        SOURCE_VERSION_METADATA: file.version,
-                        "dagster/row_count": file.loaded,
-                    },
-                    partition_key=day.isoformat(),
-                )
+        # The files this run loaded, with versions and row counts, in one observation: the log
+        # sensor's first tick recognises them (instance/loaded_source_versions.py).
+        context.log_event(loaded_files_observation(tree.url, report.files))
+        # On each day's own materialization too (not the window's count copied to every day),
+        # for windows short enough: Dagster's per-partition metadata costs O(days) per call.
+        if len(window.days()) <= PER_DAY_METADATA_MAX_DAYS:
+            for file in report.files:
+                day = log_date_of(file.key)
+                if day is not None:
+                    context.add_asset_metadata(
+                        {
+                            SOURCE_FILE_METADATA: file.key,
+                            SOURCE_VERSION_METADATA: file.version,
+                            "dagster/row_count": file.loaded,
+                        },
+                        partition_key=day.isoformat(),
+                    )
         return table_materialization(
             connection,
             "staging_events",
