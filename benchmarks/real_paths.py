@@ -1,6 +1,6 @@
 """Benchmark: the commands a user types, on the project's Dagster instance, against the floor.
 
-    python -m benchmarks.real_paths --events 1000000 --shape long
+    python -m benchmarks.real_paths --events 1000000 --shape long --repeat 3
     python -m benchmarks.real_paths --events 1000000 --shape dense
     python -m benchmarks.real_paths --events 100000 --shape long     # the 100k reference day
 
@@ -26,6 +26,8 @@ Dagster version. Targets (issue 13) are printed beside the figures; nothing asse
 
 ``--paths build`` (or ``cli``, ``daemon``, several comma-separated) measures only those paths, with
 the floor: e.g. ``--events 10000000 --shape long --paths build`` for the peak RSS at 10M events.
+``--repeat N`` measures N rounds (the floor, then each path) and prints the medians, each ratio
+against its own round's floor, with every round's ratio beside them.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import argparse
 import os
 import platform
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -327,7 +330,13 @@ def history_tree(source: Path, history: list[date]) -> Path:
     return root
 
 
-def real_paths(shape: str, events: int, admin_url: str, paths: tuple[str, ...] = PATHS) -> None:
+def real_paths(
+    shape: str,
+    events: int,
+    admin_url: str,
+    paths: tuple[str, ...] = PATHS,
+    repeat: int = 1,
+) -> None:
     spec = shape_spec(shape, events)
     if shape == "long":  # as many days as the issue's data, all of them partitions today
         spec = replace(spec, days=LONG_DAYS, events_per_day=max(1, round(events / LONG_DAYS)))
@@ -343,10 +352,63 @@ def real_paths(shape: str, events: int, admin_url: str, paths: tuple[str, ...] =
     )
     print(
         f"date {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores,"
-        f" Dagster {dg.__version__}, Python {platform.python_version()}",
+        f" Dagster {dg.__version__}, Python {platform.python_version()}"
+        + (f"; medians of {repeat} rounds (floor, then each path)" if repeat > 1 else ""),
         flush=True,
     )
+    rounds = [
+        _one_round(source, history_source, history, extra, admin_url, paths)
+        for _ in range(repeat)  # the floor in every round: a slow spell of the machine hits both
+    ]
+    floors = [floor for floor, _, _ in rounds]
+    floor = statistics.median(floors)
+    spread = f" (of {', '.join(f'{f:.2f}' for f in floors)})" if repeat > 1 else ""
+    print(f"\nfloor (parse + COPY + transforms, no checks): {floor:8.2f} s{spread}")
+    names = list(rounds[0][1])
+    if names:
+        print(
+            f"\n{'path':<44}{'command s':>10}{'x floor':>9}{'runs s':>9}{'x floor':>9}"
+            f"{'runs':>6}{'peak RSS MB':>13}"
+        )
+    for name in names:
+        each = [(figures[name], round_floor) for round_floor, figures, _ in rounds]
+        seconds = statistics.median(c.seconds for c, _ in each)
+        run_seconds = statistics.median(c.run_seconds for c, _ in each)
+        ratio = statistics.median(c.seconds / f for c, f in each)
+        run_ratio = statistics.median(c.run_seconds / f for c, f in each)
+        one_day = name.startswith("one more day")
+        print(
+            f"{name:<44}{seconds:>10.2f}"
+            f"{'' if one_day else f'{ratio:.2f}':>9}"
+            f"{run_seconds:>9.2f}"
+            f"{'' if one_day else f'{run_ratio:.2f}':>9}"
+            f"{each[0][0].runs:>6}{max(c.peak_rss_mb for c, _ in each):>13.0f}"
+        )
+        if repeat > 1 and not one_day:
+            print(
+                f"{'  ratios of each round':<44}"
+                + ", ".join(f"{c.seconds / f:.2f}" for c, f in each)
+            )
+    for round_floor, _, daemon in rounds:
+        if daemon is not None:
+            print_daemon(daemon, round_floor)
+    print(
+        "\ntargets: long shape, whole commands <= 2.0x floor, the daemon alone <= 3.0x floor plus"
+        " the tick intervals it waits for; dense shape, runs <= 1.5x floor and commands <= 2.0x;"
+        " one more day, run <= 2 s (and within 20% of the same on 100k events); peak RSS of every"
+        " Python process <= 256 MB"
+    )
 
+
+def _one_round(
+    source: Path,
+    history_source: Path,
+    history: list[date],
+    extra: date,
+    admin_url: str,
+    paths: tuple[str, ...],
+) -> tuple[float, dict[str, Command], DaemonFigures | None]:
+    """The floor, then each path in fresh databases and a fresh instance."""
     with fresh_database(admin_url) as url:
         floor = floor_build(source, url, history).total
 
@@ -399,30 +461,7 @@ def real_paths(shape: str, events: int, admin_url: str, paths: tuple[str, ...] =
         with ExitStack() as stack:
             env, home = fresh_environment(stack, "daemon", history_source)
             daemon = daemon_alone(env, home, {day.isoformat() for day in history})
-
-    print(f"\nfloor (parse + COPY + transforms, no checks): {floor:8.2f} s")
-    if figures:
-        print(
-            f"\n{'path':<44}{'command s':>10}{'x floor':>9}{'runs s':>9}{'x floor':>9}"
-            f"{'runs':>6}{'peak RSS MB':>13}"
-        )
-    for name, command in figures.items():
-        one_day = name.startswith("one more day")
-        print(
-            f"{name:<44}{command.seconds:>10.2f}"
-            f"{'' if one_day else f'{command.seconds / floor:.2f}':>9}"
-            f"{command.run_seconds:>9.2f}"
-            f"{'' if one_day else f'{command.run_seconds / floor:.2f}':>9}"
-            f"{command.runs:>6}{command.peak_rss_mb:>13.0f}"
-        )
-    if daemon is not None:
-        print_daemon(daemon, floor)
-    print(
-        "\ntargets: long shape, whole commands <= 2.0x floor, the daemon alone <= 3.0x floor plus"
-        " the tick intervals it waits for; dense shape, runs <= 1.5x floor and commands <= 2.0x;"
-        " one more day, run <= 2 s (and within 20% of the same on 100k events); peak RSS of every"
-        " Python process <= 256 MB"
-    )
+    return floor, figures, daemon
 
 
 def print_daemon(daemon: DaemonFigures, floor: float) -> None:
@@ -470,6 +509,12 @@ def main(argv: list[str] | None = None) -> int:
         "--postgres-url", default="", help="admin URL of the server (default: the embedded one)"
     )
     parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="rounds (floor, then each path); medians printed, with each round's ratio",
+    )
+    parser.add_argument(
         "--paths",
         default=",".join(PATHS),
         help=f"which of {', '.join(PATHS)} to measure, comma-separated (default: all)",
@@ -486,7 +531,7 @@ def main(argv: list[str] | None = None) -> int:
         # libpq reads it from the environment, here and in the commands this process starts.
         os.environ["PGPASSWORD"] = server.password
     for shape in ["dense", "long"] if args.shape == "both" else [args.shape]:
-        real_paths(shape, args.events, admin_url, paths)
+        real_paths(shape, args.events, admin_url, paths, args.repeat)
     return 0
 
 

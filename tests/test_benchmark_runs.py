@@ -93,6 +93,29 @@ def test_real_paths_benchmark_prints_every_figure(
     assert all(0 < int(rss) < 4096 for _, _, rss in rows)
 
 
+def test_real_paths_benchmark_prints_medians_of_rounds(
+    postgres_admin_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("SPARKIFY_HOME", str(tmp_path))
+    args = ["--events", "600", "--shape", "dense", "--postgres-url", postgres_admin_url]
+    assert real_paths.main([*args, "--paths", "build", "--repeat", "2"]) == 0
+    printed = capsys.readouterr().out
+
+    assert "medians of 2 rounds" in printed
+    floors = re.search(r"^floor .*?s \(of ([0-9.]+), ([0-9.]+)\)$", printed, re.M)
+    assert floors and all(float(f) > 0 for f in floors.groups())
+    each = re.search(r"^  ratios of each round\s+([0-9.]+), ([0-9.]+)$", printed, re.M)
+    assert each, printed
+    median = re.search(r"^sparkify build\s+[0-9.]+\s+([0-9.]+)", printed, re.M)
+    assert median
+    assert float(median.group(1)) == pytest.approx(
+        (float(each.group(1)) + float(each.group(2))) / 2, abs=0.011
+    )
+
+
 def test_bounded_memory_benchmark_prints_peak_memory_per_input(
     postgres_admin_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
