@@ -293,9 +293,10 @@ class EmbeddedPostgres:
             stdin_text=statement.replace("%(password)s", f"'{password}'") + "\n",
         )
         if done.returncode != 0 or "ERROR" in done.stdout:
+            said = done.stdout.replace(password, "***").strip()[-500:]  # the statement, if echoed
             raise EmbeddedPostgresError(
                 f"the embedded PostgreSQL's password could not be set anew (server state:"
-                f" {self.state_dir}): {done.stdout.strip()[-500:]}"
+                f" {self.state_dir}): {said}"
             )
         write_private_file(self.password_file, password + "\n")
         _log.warning(
