@@ -13,10 +13,11 @@ For one generated source (cached as in ``full_build``), each in fresh databases 
 4. one more day on top (the last day) through ``sparkify dagster asset materialize --partition``;
 5. the daemon alone (``sparkify daemon``: sensors, automation, run queue, backfills; no command) on
    a fresh instance and an empty warehouse, watching the same history: timed from its start until
-   every day of every table is materialized and no run or backfill is left. Printed beside it: the
-   time no run existed (the daemon waiting for a sensor, automation or backfill tick), each run it
-   launched (kind, days, queued-and-starting seconds, RUN_START..RUN_SUCCESS seconds), and the peak
-   RSS of the daemon, its code server and its run workers.
+   every day of every table is materialized, every analytics answer is computed after the tables'
+   latest change and no run or backfill is left. Printed beside it: the time no run existed (the
+   daemon waiting for a sensor, automation or backfill tick), each run it launched (kind, days,
+   queued-and-starting seconds, RUN_START..RUN_SUCCESS seconds), and the peak RSS of the daemon,
+   its code server and its run workers.
 
 Printed: each command's wall time (process start included), the runs' own time as Dagster records
 it (RUN_START to RUN_SUCCESS, summed over the command's runs), each ratio to the floor, the peak RSS
@@ -196,8 +197,9 @@ def _analytics_keys() -> set[dg.AssetKey]:
     }
 
 
-def _daemon_done(instance: dg.DagsterInstance, days: set[str]) -> bool:
-    """Every day of every table materialized, the catalog loaded, no run or backfill left."""
+def _daemon_done(instance: dg.DagsterInstance, days: set[str], analytics: set[dg.AssetKey]) -> bool:
+    """Every day of every table materialized, the catalog loaded, every analytics answer computed
+    after the tables' latest change, no run or backfill left."""
     if instance.get_runs(filters=dg.RunsFilter(statuses=UNFINISHED), limit=1):
         return False
     failed = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]))
@@ -209,10 +211,21 @@ def _daemon_done(instance: dg.DagsterInstance, days: set[str]) -> bool:
         instance.get_latest_materialization_event(dg.AssetKey(a)) is None for a in CATALOG_ASSETS
     ):
         return False
-    return all(
+    if not all(
         days <= instance.get_materialized_partitions(dg.AssetKey(asset))
         for asset in LOG_DATE_ASSETS
+    ):
+        return False
+    tables_changed = max(
+        _latest_materialization_time(instance, dg.AssetKey(table))
+        for table in (*CATALOG_ASSETS, *LOG_DATE_ASSETS)
     )
+    return all(_latest_materialization_time(instance, key) >= tables_changed for key in analytics)
+
+
+def _latest_materialization_time(instance: dg.DagsterInstance, key: dg.AssetKey) -> float:
+    event = instance.get_latest_materialization_event(key)
+    return event.timestamp if event is not None else 0.0
 
 
 def _uncovered_seconds(start: float, end: float, busy: list[tuple[float, float]]) -> float:
@@ -244,7 +257,7 @@ def daemon_alone(env: dict[str, str], home: Path, days: set[str]) -> DaemonFigur
         while not (instance_dir / "dagster.yaml").exists():
             time.sleep(0.2)
         with dg.DagsterInstance.from_config(str(instance_dir)) as instance:
-            while not _daemon_done(instance, days):
+            while not _daemon_done(instance, days, analytics):
                 if process.poll() is not None or time.monotonic() > deadline:
                     sys.stdout.write(log_path.read_text(errors="replace")[-5000:])
                     raise SystemExit("the daemon stopped or timed out before loading every day")

@@ -4,6 +4,8 @@ back through others (docs/architecture.md)."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -104,3 +106,23 @@ def test_the_checks_see_a_cycle_and_an_upward_import(tmp_path: Path) -> None:
         "    from sparkify_assets.cli import main\n"
     )
     assert {"sparkify_assets.defs.resources", "sparkify_assets.cli"} <= _imports(module)
+
+
+def test_loading_the_definitions_imports_no_heavy_library_it_does_not_use() -> None:
+    """Every process that loads the definitions (the CLI, the daemon, its code server, each run
+    worker) pays for what they import: pyarrow (about 75 MB) is for a backup or restore,
+    matplotlib for an analytics answer, dagster-aws (about 0.8 s, every integration's component
+    with it) for reading S3."""
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, sparkify_assets.definitions;"
+            " print(sorted({m.split('.')[0] for m in sys.modules}"
+            " & {'pyarrow', 'matplotlib', 'dagster_aws'}))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert loaded.stdout.strip() == "[]"

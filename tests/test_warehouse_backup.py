@@ -641,20 +641,3 @@ def test_a_restore_that_loads_other_counts_than_the_manifests_is_refused() -> No
     plan.check_restored(nothing)  # the manifests list no rows: none is right
     with pytest.raises(BackupError, match="rolled back, the warehouse is unchanged"):
         plan.check_restored({**nothing, "users": 1})
-
-
-def test_loading_the_definitions_does_not_import_pyarrow() -> None:
-    """pyarrow (about 75 MB of memory) is imported by a backup or restore, not by every process
-    that loads the definitions (the CLI, the daemon, each run worker)."""
-    loaded = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys, sparkify_assets.definitions;"
-            " print(sorted({m.split('.')[0] for m in sys.modules} & {'pyarrow', 'matplotlib'}))",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert loaded.stdout.strip() == "[]"

@@ -13,7 +13,6 @@ import botocore.loaders
 import botocore.session
 import dagster as dg
 from botocore.exceptions import BotoCoreError, ClientError
-from dagster_aws.utils import ResourceWithBoto3Configuration, construct_boto_client_retry_config
 from pydantic import Field
 
 from sparkify_assets.cluster.aws_context import ClusterAwsClients, ProgressLog, WaitSettings
@@ -26,13 +25,14 @@ from sparkify_assets.cluster.errors import (
 from sparkify_assets.cluster.etl_user import administrator_script
 from sparkify_assets.cluster.lifecycle import RedshiftClusterLifecycle
 from sparkify_assets.cluster.spec import RedshiftClusterSpec, load_redshift_cluster_spec
+from sparkify_assets.defs.aws_client_resource import AwsClientResource
 
 REDSHIFT_CLUSTER_RESOURCE_KEY = "redshift_cluster_aws"
 MASTER_PASSWORD_ENV_VAR = "SPARKIFY_REDSHIFT_MASTER_PASSWORD"
 _JOB_TAGS = {"sparkify/area": "redshift-cluster", "sparkify/team": "data-engineering"}
 
 
-class RedshiftClusterAwsResource(ResourceWithBoto3Configuration):
+class RedshiftClusterAwsResource(AwsClientResource):
     """AWS clients (Redshift, IAM, EC2) for the cluster jobs, and where the cluster spec is.
 
     Credentials come from the standard AWS chain (environment, shared config and profiles, SSO,
@@ -90,7 +90,7 @@ class RedshiftClusterAwsResource(ResourceWithBoto3Configuration):
         region = self.resolved_region(spec)
         session = botocore.session.Session(profile=self.profile_name)
         session.register_component("data_loader", _service_model_loader())
-        retries = construct_boto_client_retry_config(self.max_attempts)
+        retries = self.retry_config()
 
         def make_client(service_name: str) -> Any:
             # endpoint_url None: botocore resolves AWS_ENDPOINT_URL(_<SERVICE>) itself
