@@ -149,6 +149,7 @@ def test_real_paths_benchmark_measures_the_daemon_alone(
     # 30 days in the source: ONE staging run (a range), the catalog, the star tables in ranges
     assert kinds["staging_events"] == "1" and kinds["catalog"] == "1"
     assert 1 <= int(kinds["star tables"]) <= 2
+    assert kinds["analytics"] == "1"  # once, after the star tables: the benchmark waits for it
     rows = re.findall(r"^  (staging_events|star tables)\s+(\d+)\s", printed, re.M)
     assert all(days == "30" for _, days in rows)
     memory = re.search(r"^  peak RSS MB: (.*)$", printed, re.M)
