@@ -23,6 +23,7 @@ from sparkify_assets.analytics.charts import (
     markdown_table,
     plays_per_period,
 )
+from sparkify_assets.analytics.questions import QUESTIONS as ANSWERED_QUESTIONS
 from sparkify_assets.commands.build import build_warehouse
 from sparkify_assets.definitions import defs
 from sparkify_assets.defs import analytics_assets
@@ -40,11 +41,7 @@ NEW_YEAR_SPEC = SampleSpec(
 )
 
 COLUMNS: dict[str, tuple[AnswerColumn, ...]] = {
-    "most_active_users": analytics_assets.MOST_ACTIVE_USERS_COLUMNS,
-    "plays_by_hour": analytics_assets.PLAYS_BY_HOUR_COLUMNS,
-    "top_songs_by_month": analytics_assets.TOP_SONGS_BY_MONTH_COLUMNS,
-    "top_artists_by_month": analytics_assets.TOP_ARTISTS_BY_MONTH_COLUMNS,
-    "free_vs_paid_plays": analytics_assets.FREE_VS_PAID_PLAYS_COLUMNS,
+    question.name: question.columns for question in ANSWERED_QUESTIONS
 }
 QUESTIONS = sorted(COLUMNS)
 ANALYTICS = dg.AssetSelection.groups("analytics")

@@ -4,7 +4,7 @@ whole star schema and records the answer (a markdown table, a chart, the row cou
 
 import dagster as dg
 
-from sparkify_assets.analytics.charts import AnswerColumn, markdown_table, png_markdown
+from sparkify_assets.analytics.charts import markdown_table, png_markdown
 from sparkify_assets.analytics.questions import QUESTIONS, QUESTIONS_BY_NAME, Question
 from sparkify_assets.defs.analytics_automation import analytics_refresh
 from sparkify_assets.defs.asset_groups import ANALYTICS_GROUP
@@ -87,15 +87,3 @@ def analytics_asset(question: Question) -> dg.AssetsDefinition:
 
 
 analytics_assets = [analytics_asset(question) for question in QUESTIONS]
-
-
-def _columns(question: str) -> tuple[AnswerColumn, ...]:
-    return QUESTIONS_BY_NAME[question].columns
-
-
-# Each answer's columns under a name of its own (tests compare the SQL's answers with them).
-MOST_ACTIVE_USERS_COLUMNS = _columns("most_active_users")
-PLAYS_BY_HOUR_COLUMNS = _columns("plays_by_hour")
-TOP_SONGS_BY_MONTH_COLUMNS = _columns("top_songs_by_month")
-TOP_ARTISTS_BY_MONTH_COLUMNS = _columns("top_artists_by_month")
-FREE_VS_PAID_PLAYS_COLUMNS = _columns("free_vs_paid_plays")
