@@ -275,9 +275,15 @@ def daemon_alone(env: dict[str, str], home: Path, days: set[str]) -> DaemonFigur
                         dg.DagsterEventType.RUN_SUCCESS,
                     )
                 }
+                kind = _run_kind(_planned_assets(instance, run.run_id), analytics)
+                if kind == "other":  # no asset planned: say what it was and who launched it
+                    launched_by = run.tags.get("dagster/sensor_name") or run.tags.get(
+                        "dagster/backfill", "?"
+                    )
+                    kind = f"other ({run.job_name}, by {launched_by})"
                 runs.append(
                     LaunchedRun(
-                        _run_kind(_planned_assets(instance, run.run_id), analytics),
+                        kind,
                         _run_days(run),
                         record.create_timestamp.timestamp(),  # type: ignore[union-attr]
                         stamps[dg.DagsterEventType.RUN_START],
