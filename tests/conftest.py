@@ -34,6 +34,25 @@ SMALL_SPEC = SampleSpec(seed=7, days=6, events_per_day=150, users=25, catalog_so
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _no_embedded_server_outlives_the_session(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[None]:
+    """Tests run `sparkify` with homes of their own under pytest's temporary folder; each home
+    that got an embedded server (its password file says so) has it stopped and its state deleted
+    at the end — as root that state is in /var/lib/sparkify, which outlives the checkout."""
+    yield
+    from sparkify_assets.warehouse.postgres.embedded_server import PASSWORD_FILE, EmbeddedPostgres
+
+    for password_file in tmp_path_factory.getbasetemp().rglob(PASSWORD_FILE):
+        try:
+            EmbeddedPostgres.for_home(password_file.parent).remove()
+        except Exception as error:  # a test's odd home: say so, do not fail the session for it
+            warnings.warn(
+                f"embedded server of {password_file.parent} not removed: {error}", stacklevel=1
+            )
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _sparkify_home_of_the_session() -> Iterator[Path]:
     """No test touches the checkout's `.sparkify/` (a developer's warehouse) nor a server state
     left on the machine by an earlier run: what runs `sparkify` without a home of its own gets this
