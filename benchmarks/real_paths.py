@@ -42,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -163,14 +164,14 @@ def _planned_assets(instance: dg.DagsterInstance, run_id: str) -> set[str]:
     }
 
 
-def _run_kind(selected: set[str], analytics: set[dg.AssetKey]) -> str:
+def _run_kind(selected: set[str], analytics: Mapping[dg.AssetKey, object]) -> str:
     if "staging_events" in selected:
         return "staging_events"
     if selected & set(CATALOG_ASSETS):
         return "catalog"
     if selected & set(LOG_DATE_ASSETS):
         return "star tables"
-    if {dg.AssetKey(name) for name in selected} & analytics:
+    if {dg.AssetKey(name) for name in selected} & set(analytics):
         return "analytics"
     return ",".join(sorted(selected)) or "other"
 
@@ -186,20 +187,23 @@ def _run_days(run: dg.DagsterRun) -> int:
     return 1 if "dagster/partition" in tags else 0
 
 
-def _analytics_keys() -> set[dg.AssetKey]:
+def _analytics_keys() -> dict[dg.AssetKey, set[dg.AssetKey]]:
+    """Each analytics answer, with the tables it reads."""
     from sparkify_assets.definitions import defs
 
     graph = defs.resolve_asset_graph()
     return {
-        key
+        key: set(graph.get(key).parent_keys)
         for key in graph.materializable_asset_keys
         if graph.get(key).group_name == ANALYTICS_GROUP
     }
 
 
-def _daemon_done(instance: dg.DagsterInstance, days: set[str], analytics: set[dg.AssetKey]) -> bool:
+def _daemon_done(
+    instance: dg.DagsterInstance, days: set[str], analytics: dict[dg.AssetKey, set[dg.AssetKey]]
+) -> bool:
     """Every day of every table materialized, the catalog loaded, every analytics answer computed
-    after the tables' latest change, no run or backfill left."""
+    after the latest change of the tables it reads, no run or backfill left."""
     if instance.get_runs(filters=dg.RunsFilter(statuses=UNFINISHED), limit=1):
         return False
     failed = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]))
@@ -216,11 +220,11 @@ def _daemon_done(instance: dg.DagsterInstance, days: set[str], analytics: set[dg
         for asset in LOG_DATE_ASSETS
     ):
         return False
-    tables_changed = max(
-        _latest_materialization_time(instance, dg.AssetKey(table))
-        for table in (*CATALOG_ASSETS, *LOG_DATE_ASSETS)
+    return all(
+        _latest_materialization_time(instance, answer)
+        >= max(_latest_materialization_time(instance, table) for table in tables)
+        for answer, tables in analytics.items()
     )
-    return all(_latest_materialization_time(instance, key) >= tables_changed for key in analytics)
 
 
 def _latest_materialization_time(instance: dg.DagsterInstance, key: dg.AssetKey) -> float:
