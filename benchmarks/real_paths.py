@@ -13,8 +13,8 @@ For one generated source (cached as in ``full_build``), each in fresh databases 
 4. one more day on top (the last day) through ``sparkify dagster asset materialize --partition``;
 5. the daemon alone (``sparkify daemon``: sensors, automation, run queue, backfills; no command) on
    a fresh instance and an empty warehouse, watching the same history: timed from its start until
-   every day of every table is materialized, every analytics answer is computed after the tables'
-   latest change and no run or backfill is left. Printed beside it: the time no run existed (the
+   every day of every table is materialized, every analytics answer is computed after the latest
+   change of the tables it reads and no run or backfill is left. Printed beside it: the time no run existed (the
    daemon waiting for a sensor, automation or backfill tick), each run it launched (kind, days,
    queued-and-starting seconds, RUN_START..RUN_SUCCESS seconds), and the peak RSS of the daemon,
    its code server and its run workers.
