@@ -14,10 +14,10 @@ For one generated source (cached as in ``full_build``), each in fresh databases 
 5. the daemon alone (``sparkify daemon``: sensors, automation, run queue, backfills; no command) on
    a fresh instance and an empty warehouse, watching the same history: timed from its start until
    every day of every table is materialized, every analytics answer is computed after the latest
-   change of the tables it reads and no run or backfill is left. Printed beside it: the time no run existed (the
-   daemon waiting for a sensor, automation or backfill tick), each run it launched (kind, days,
-   queued-and-starting seconds, RUN_START..RUN_SUCCESS seconds), and the peak RSS of the daemon,
-   its code server and its run workers.
+   change of the tables it reads and no run or backfill is left. Printed beside it: the time no
+   run existed (the daemon waiting for a sensor, automation or backfill tick), each run it launched
+   (kind, days, queued-and-starting seconds, RUN_START..RUN_SUCCESS seconds), and the peak RSS of
+   the daemon, its code server and its run workers.
 
 Printed: each command's wall time (process start included), the runs' own time as Dagster records
 it (RUN_START to RUN_SUCCESS, summed over the command's runs), each ratio to the floor, the peak RSS
