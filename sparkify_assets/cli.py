@@ -45,28 +45,29 @@ def _instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.from_config(str(home))
 
 
-def _exec_on_instance(command: list[str], *, workspace_option: list[str] | None = None) -> int:
+def _exec_on_instance(command: list[str], *, with_workspace: bool = False) -> int:
     """Replaces this process with ``command`` (a Dagster program of this environment) on the
-    project's instance, prepared first (``workspace_option`` names its workspace.yaml). Asked
-    only for ``--help``, the program answers without an instance or a server started."""
+    project's instance, prepared first (``with_workspace``: ``-w`` its workspace.yaml). Asked for
+    ``--help``, the program answers without an instance or a server started (``-h`` is not help:
+    it is `dagster dev`'s host)."""
     program = Path(sys.executable).parent / command[0]
     argv = [str(program) if program.exists() else command[0], *command[1:]]
-    if {"-h", "--help"} & set(argv[1:]):
+    if "--help" in argv[1:]:
         os.execvp(argv[0], argv)
     home = prepare_instance()
-    if workspace_option is not None:
-        argv += [*workspace_option, str(home / "workspace.yaml")]
+    if with_workspace:
+        argv += ["-w", str(home / "workspace.yaml")]
     os.execvpe(argv[0], argv, instance_environment(home))
 
 
 def dev(arguments: list[str]) -> int:
     """The UI and the daemon (`dagster dev`) on the project's instance (options: dagster dev's)."""
-    return _exec_on_instance(["dagster", "dev", *arguments], workspace_option=["-w"])
+    return _exec_on_instance(["dagster", "dev", *arguments], with_workspace=True)
 
 
 def daemon(arguments: list[str]) -> int:
     """The daemon alone (`dagster-daemon run`: sensors, automation, run queue) on the instance."""
-    return _exec_on_instance(["dagster-daemon", "run", *arguments], workspace_option=["-w"])
+    return _exec_on_instance(["dagster-daemon", "run", *arguments], with_workspace=True)
 
 
 def dagster_command(arguments: list[str]) -> int:

@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from sparkify_assets.definitions import defs
 from sparkify_assets.defs.asset_groups import TABLE_ASSETS
@@ -190,10 +191,27 @@ def test_help_of_the_dagster_commands_starts_nothing(tmp_path: Path) -> None:
     for command, expected in (
         (["dev", "--help"], "dagster dev"),
         (["daemon", "--help"], "dagster-daemon run"),
-        (["dagster", "asset", "materialize", "-h"], "--partition-range"),
+        (["dagster", "asset", "materialize", "--help"], "--partition-range"),
     ):
         done = _run([SPARKIFY, *command], env)
         assert done.returncode == 0, done.stderr[-2000:]
         assert expected in done.stdout, done.stdout[:500]
     assert not (home / "dagster_home").exists()
     assert not (home / "postgres-password").exists()
+
+
+def test_dev_with_a_host_still_runs_on_the_project_instance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`-h` is `dagster dev`'s --host, not help: `sparkify dev -h 0.0.0.0` gets the instance."""
+    from sparkify_assets import cli
+
+    executed: list[list[str]] = []
+    monkeypatch.setattr(cli, "prepare_instance", lambda: tmp_path)
+    monkeypatch.setattr(cli, "instance_environment", lambda home: {"DAGSTER_HOME": str(home)})
+    monkeypatch.setattr(os, "execvpe", lambda program, argv, env: executed.append(argv))
+    monkeypatch.setattr(os, "execvp", lambda program, argv: executed.append(["help", *argv]))
+    cli.dev(["-h", "0.0.0.0"])
+    [argv] = executed
+    assert argv[0] != "help" and argv[-2:] == ["-w", str(tmp_path / "workspace.yaml")]
+    assert argv[1:4] == ["dev", "-h", "0.0.0.0"]
