@@ -16,9 +16,6 @@ SOURCE_VERSION_METADATA = "source_version"
 SOURCE_TREE_METADATA = "source"
 CATALOG_DIGEST_METADATA = "source_digest"
 LOADED_FILES_METADATA = "loaded_files"
-# Longer windows record the files in the observation only (add_asset_metadata per day is
-# quadratic in the window's length in Dagster 1.13: ~3 s for 2,859 days).
-PER_DAY_METADATA_MAX_DAYS = 31
 STAGING_EVENTS = dg.AssetKey("staging_events")
 STAGING_SONGS = dg.AssetKey("staging_songs")
 _PAGE = 1000
