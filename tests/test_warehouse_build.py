@@ -308,3 +308,47 @@ def test_statistics_are_refreshed_by_a_large_load_not_by_a_day_on_a_long_history
             tree, LoadWindow.single_day(days[-1]), run_id="day", log=lambda _: None
         )
         assert estimated_rows() == 1e7  # one day on ten million rows: not analyzed again
+
+
+def test_star_tables_get_statistics_after_a_large_replacement_not_after_a_day(
+    warehouse_url: str, small_source: Path
+) -> None:
+    """The checks and the analytics questions read the star tables right after their transform:
+    without statistics PostgreSQL plans a freshly filled table as a handful of rows (a monthly
+    ranking on 1M plays took 3.8 s instead of 0.4 s). A replacement refreshes them when it changes
+    a hundredth of the known rows or more; a day on a long history does not."""
+    resources = resources_for(warehouse_url, small_source)
+    tables = ("users", "songplays", "time")
+
+    def estimated_rows() -> dict[str, float]:
+        with psycopg.connect(warehouse_url) as connection:
+            rows = connection.execute(
+                "SELECT relname, reltuples FROM pg_class WHERE relname = ANY(%s)", (list(tables),)
+            ).fetchall()
+        return {name: float(count) for name, count in rows}
+
+    def counted() -> dict[str, float]:
+        with psycopg.connect(warehouse_url) as connection:
+            return {
+                t: float(connection.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0])  # type: ignore[index]
+                for t in tables
+            }
+
+    assert materialize(CATALOG_ASSETS, resources).success
+    assert materialize(
+        LOG_DATE_ASSETS,
+        resources,
+        tags=partition_range_tags(
+            date.fromisoformat(ALL_DAYS[0]), date.fromisoformat(ALL_DAYS[-1])
+        ),
+    ).success
+    assert estimated_rows() == counted()  # analyzed within the transform's transaction
+    assert all(count > 0 for count in counted().values())
+
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
+        # As if the statistics knew of a long history (the test server's user is a superuser).
+        connection.execute(
+            "UPDATE pg_class SET reltuples = 1e7 WHERE relname = ANY(%s)", (list(tables),)
+        )
+    assert materialize(LOG_DATE_ASSETS, resources, partition_key=ALL_DAYS[-1]).success
+    assert estimated_rows() == dict.fromkeys(tables, 1e7)  # one day on 10M rows: not analyzed

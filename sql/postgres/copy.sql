@@ -17,21 +17,3 @@ COPY staging_songs (
 COPY load_quarantine (
     source_kind, log_date, source_file, line_number, reason, raw_text, rejected_at, run_id
 ) FROM STDIN;
-
--- name: analyze_staging_events
--- Fresh statistics in the load's own transaction: without them the planner takes the new rows for
--- a handful and picks nested loops for the transforms (minutes instead of milliseconds).
-ANALYZE staging_events;
-
--- name: staging_events_needs_analyze
--- Whether a load of %(rows_loaded)s rows changes staging_events enough to need fresh statistics:
--- a hundredth of the rows the statistics know of, or none known yet (stale statistics cost the
--- songplays plan more than a few per cent of new rows do). A day added to a long history does
--- not: sampling a large table would make each day cost more as history grows; autovacuum analyzes
--- it in the background.
-SELECT %(rows_loaded)s >= 0.01 * GREATEST(reltuples, 0) AS needs_analyze
-FROM pg_class
-WHERE oid = CAST('staging_events' AS REGCLASS);
-
--- name: analyze_staging_songs
-ANALYZE staging_songs;

@@ -83,6 +83,20 @@ class PostgresSession:
         lock = pgsql.SQL(template).format(table=pgsql.Identifier(checked_table_name(table)))
         self.connection.execute(lock)
 
+    def refresh_statistics(self, table: str, rows_changed: int) -> bool:
+        """ANALYZE ``table`` when ``rows_changed`` rows are enough of it to make the planner's
+        statistics stale (``sql/postgres/upkeep.sql``); returns whether it did."""
+        name = checked_table_name(table)
+        [needs] = self.query(
+            statement("postgres/upkeep.needs_analyze"),
+            {"rows_changed": rows_changed, "table_name": name},
+        )
+        if not needs["needs_analyze"]:
+            return False
+        template = statement("postgres/upkeep.analyze_table").text
+        self.connection.execute(pgsql.SQL(template).format(table=pgsql.Identifier(name)))
+        return True
+
     def copy_out_to_file(
         self, sql: SqlStatement, params: Mapping[str, object], target: Path
     ) -> None:
@@ -170,6 +184,16 @@ class PostgresWarehouse(Warehouse):
     def lock_schema_changes(self, session: WarehouseSession) -> None:
         session.execute(statement("postgres/catalog.lock_schema_changes"))
 
+    def replace_rows(
+        self, table: str, statements: Sequence[SqlStatement], params: Mapping[str, object]
+    ) -> None:
+        """As the interface's, then fresh statistics for ``table`` when the replacement changed
+        enough of it: the checks and the analytics questions that read it next plan on them."""
+        with self.transaction() as session:
+            session.lock_for_write(table)
+            changed = sum(max(session.execute(sql, params), 0) for sql in statements)
+            session.refresh_statistics(table, changed)
+
     def create_missing_tables(self) -> None:
         missing = statement("postgres/catalog.missing_tables")
         params = {"tables": [*WAREHOUSE_TABLES, VERSION_TABLE]}
@@ -194,7 +218,9 @@ class PostgresWarehouse(Warehouse):
         file_log = LineBatcher(log)
         with self.transaction() as session:
             session.lock_for_write("staging_events")
-            session.execute(statement("staging/staging_events.delete_window"), window.sql_params())
+            deleted = session.execute(
+                statement("staging/staging_events.delete_window"), window.sql_params()
+            )
             session.execute(
                 statement("staging/staging_events.delete_window_quarantine"), window.sql_params()
             )
@@ -210,12 +236,7 @@ class PostgresWarehouse(Warehouse):
             for load in events.loads:
                 report.files.append(load)
                 file_log(f"{load.key}: {load.loaded} events loaded, {load.rejected} quarantined")
-            [needs] = session.query(
-                statement("postgres/copy.staging_events_needs_analyze"),
-                {"rows_loaded": report.rows_loaded},
-            )
-            if needs["needs_analyze"]:
-                session.execute(statement("postgres/copy.analyze_staging_events"))
+            session.refresh_statistics("staging_events", max(deleted, 0) + report.rows_loaded)
         file_log.flush()
         return report
 
@@ -231,7 +252,7 @@ class PostgresWarehouse(Warehouse):
                     statement("postgres/copy.staging_songs"), catalog.rows()
                 )
                 _quarantine(session, catalog.take_rejected(), "song", run_id, log_date=None)
-            session.execute(statement("postgres/copy.analyze_staging_songs"))
+            session.refresh_statistics("staging_songs", loaded)
         log(f"song_data/: {loaded} song files loaded, {catalog.rejected_count} quarantined")
         return LoadReport([FileLoad("song_data/", loaded, catalog.rejected_count)])
 
