@@ -237,8 +237,9 @@ def floor_build(source: Path, url: str, days: list[date]) -> Timings:
                                     number,
                                 )
                             )
-            connection.execute(statement("postgres/copy.analyze_staging_events").text)  # type: ignore[arg-type]
-            connection.execute(statement("postgres/copy.analyze_staging_songs").text)  # type: ignore[arg-type]
+            analyze = statement("postgres/upkeep.analyze_table").text
+            for table in ("staging_events", "staging_songs"):  # as the loads do
+                connection.execute(pgsql.SQL(analyze).format(table=pgsql.Identifier(table)))
             connection.commit()
         window = LoadWindow(days[0], days[-1] + timedelta(days=1)).sql_params()
         for table in ("songs", "artists", "users", "songplays", "time"):
