@@ -8,6 +8,7 @@ import re
 import struct
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -31,7 +32,7 @@ from sparkify_assets.defs.asset_groups import TABLE_ASSETS
 from sparkify_assets.defs.resources import WarehouseResource
 from sparkify_assets.sample_data.generator import write_sample_source
 from sparkify_assets.sample_data.spec import SampleSpec
-from sparkify_assets.warehouse.sql_files import load_file, sql_root
+from sparkify_assets.warehouse.sql_files import SqlStatement, load_file, sql_root
 from tests.conftest import new_database, resources_for
 from tests.reference_warehouse import ReferenceWarehouse, reference_warehouse
 
@@ -275,6 +276,37 @@ def test_every_analytics_asset_is_materialized_in_one_run(
     analytics_run: dg.ExecuteInProcessResult,
 ) -> None:
     assert sorted(_materializations(analytics_run)) == QUESTIONS
+
+
+def test_a_subset_is_one_step_and_a_failing_question_does_not_stop_the_others(
+    built_url: str, new_year_source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answers are one step (queries side by side) that computes any subset; a question whose
+    query fails is named in the step's failure, the others are still recorded."""
+    real_sql = analytics_assets._question_sql
+
+    def sql(question: str) -> SqlStatement:
+        if question == "plays_by_hour":
+            return replace(real_sql(question), text="SELECT 1 AS not_a_documented_column")
+        if question == "top_songs_by_month":
+            return replace(real_sql(question), text="SELECT * FROM no_such_table")
+        return real_sql(question)
+
+    monkeypatch.setattr(analytics_assets, "_question_sql", sql)
+    subset = ["plays_by_hour", "most_active_users", "top_songs_by_month", "free_vs_paid_plays"]
+    result = dg.materialize(
+        list(defs.assets),  # type: ignore[arg-type]
+        selection=subset,
+        resources=resources_for(built_url, new_year_source),
+        raise_on_error=False,
+    )
+    assert not result.success
+    assert sorted(_materializations(result)) == ["free_vs_paid_plays", "most_active_users"]
+    [failure] = result.get_step_failure_events()
+    message = str(failure.event_specific_data.user_failure_data.description)  # type: ignore[union-attr]
+    assert "plays_by_hour: sql/analytics/plays_by_hour.sql returned columns" in message
+    assert "top_songs_by_month: " in message and "no_such_table" in message
+    assert len(result.get_step_success_events()) == 0
 
 
 def test_empty_star_schema_gives_empty_answers_not_failures(

@@ -1,6 +1,12 @@
-"""The analytics assets, one per question of analytics/questions.py: each runs its query over the
-whole star schema and records the answer (a markdown table, a chart, the row count) as metadata.
+"""The analytics assets, one per question of analytics/questions.py, computed by one step that can
+run any subset of them: each runs its query over the whole star schema and records the answer (a
+markdown table, a chart, the row count) as metadata; the queries run side by side.
 """
+
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
+from queue import Queue
 
 import dagster as dg
 
@@ -9,6 +15,7 @@ from sparkify_assets.analytics.questions import QUESTIONS, QUESTIONS_BY_NAME, Qu
 from sparkify_assets.defs.analytics_automation import analytics_refresh
 from sparkify_assets.defs.asset_groups import ANALYTICS_GROUP
 from sparkify_assets.defs.resources import WarehouseResource
+from sparkify_assets.warehouse.interface import Warehouse
 from sparkify_assets.warehouse.sql_code_references import sql_file_references
 from sparkify_assets.warehouse.sql_files import SqlStatement, statement
 
@@ -37,13 +44,13 @@ def _definition_metadata(question: Question) -> dict[str, object]:
     }
 
 
-def _answer(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, question: Question
-) -> dg.MaterializeResult:
-    """Runs the question's query and turns its rows into the materialization's metadata."""
-    with warehouse.open() as connection:
-        rows = connection.query(_question_sql(question.name))
-        engine = connection.engine
+# Queries in flight at once: each on a connection of its own, while this step's thread draws the
+# chart of an answer already in (matplotlib holds the GIL; a query waiting on the server does not).
+# The analytics ran one after the other before: 3.7 s on 1M plays, 2.2 s of it waiting on SQL.
+QUERY_CONNECTIONS = 2
+
+
+def _check_columns(question: Question, rows: list[dict[str, object]]) -> None:
     documented = [c.name for c in question.columns]
     returned = [c for c in rows[0]] if rows else documented
     if returned != documented:
@@ -53,23 +60,61 @@ def _answer(
                 f" {documented}. Update both together."
             )
         )
-    context.log.info(f"{question.name}: {len(rows)} rows from {engine}")
+
+
+def _answer_result(
+    question: Question, rows: list[dict[str, object]], engine: str
+) -> dg.MaterializeResult:
+    """The question's rows as its materialization: a markdown table, a chart, the row count."""
     title = question.name.replace("_", " ")
     return dg.MaterializeResult(
+        asset_key=question.name,
         metadata={
             "answer": dg.MetadataValue.md(markdown_table(rows, question.columns)),
             "chart": dg.MetadataValue.md(png_markdown(question.chart(rows), alt=title)),
             "dagster/row_count": len(rows),
             "engine": engine,
-        }
+        },
     )
 
 
-def analytics_asset(question: Question) -> dg.AssetsDefinition:
-    """The asset answering ``question``, refreshed after its tables change (analytics_refresh)."""
+def _answers(
+    warehouse: WarehouseResource, questions: Sequence[Question]
+) -> Iterator[tuple[Question, Future[list[dict[str, object]]], str]]:
+    """Each question with its query's rows to come, in ``questions`` order; the queries run on up
+    to QUERY_CONNECTIONS connections at once (opened here, first, so only one makes the warehouse
+    ready)."""
+    with ExitStack() as stack:
+        opened = [
+            stack.enter_context(warehouse.open())
+            for _ in range(min(QUERY_CONNECTIONS, len(questions)))
+        ]
+        connections: Queue[Warehouse] = Queue()
+        for connection in opened:
+            connections.put(connection)
+        engine = opened[0].engine if opened else ""
 
-    @dg.asset(
-        name=question.name,
+        def query(question: Question) -> list[dict[str, object]]:
+            connection = connections.get()
+            try:
+                return connection.query(_question_sql(question.name))
+            finally:
+                connections.put(connection)
+
+        pool = stack.enter_context(ThreadPoolExecutor(max_workers=QUERY_CONNECTIONS))
+        futures = [pool.submit(query, question) for question in questions]
+        try:
+            for question, future in zip(questions, futures, strict=True):
+                yield question, future, engine
+        finally:
+            for future in futures:
+                future.cancel()
+
+
+def _answer_spec(question: Question) -> dg.AssetSpec:
+    """The asset answering ``question``, refreshed after its tables change (analytics_refresh)."""
+    return dg.AssetSpec(
+        key=question.name,
         description=question.description,
         group_name=ANALYTICS_GROUP,
         kinds=KINDS,
@@ -78,12 +123,36 @@ def analytics_asset(question: Question) -> dg.AssetsDefinition:
         automation_condition=analytics_refresh,
         metadata=_definition_metadata(question),
     )
-    def answer(
-        context: dg.AssetExecutionContext, warehouse: WarehouseResource
-    ) -> dg.MaterializeResult:
-        return _answer(context, warehouse, question)
-
-    return answer
 
 
-analytics_assets = [analytics_asset(question) for question in QUESTIONS]
+@dg.multi_asset(
+    name="analytics_answers",
+    specs=[_answer_spec(question) for question in QUESTIONS],
+    can_subset=True,  # the automation and the UI refresh any subset of the answers
+)
+def analytics_answers(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> Iterator[dg.MaterializeResult]:
+    """Runs the selected questions' queries and records each answer. A question that fails does
+    not stop the others: their answers are recorded, then the step fails naming it."""
+    selected = [q for q in QUESTIONS if dg.AssetKey(q.name) in context.selected_asset_keys]
+    failed: list[tuple[Question, BaseException]] = []
+    for question, rows_to_come, engine in _answers(warehouse, selected):
+        try:
+            rows = rows_to_come.result()
+            _check_columns(question, rows)
+        except Exception as error:  # the others still get their answers
+            failed.append((question, error))
+            continue
+        context.log.info(f"{question.name}: {len(rows)} rows from {engine}")
+        yield _answer_result(question, rows, engine)
+    if len(failed) == 1:
+        raise failed[0][1]
+    if failed:
+        raise dg.Failure(
+            description="; ".join(f"{q.name}: {error}" for q, error in failed),
+            allow_retries=False,
+        )
+
+
+analytics_assets = [analytics_answers]
