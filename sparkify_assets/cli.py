@@ -17,12 +17,11 @@ from sparkify_assets.instance.project_instance import (
     instance_environment,
     prepare_instance,
 )
-from sparkify_assets.settings.problems import SettingProblem
-from sparkify_assets.source.problems import reported_source_problems
-from sparkify_assets.warehouse.postgres.embedded_server import EmbeddedPostgresError
 
 # Dagster and the definitions are imported where used: `sparkify dev`, `daemon` and `dagster`
 # replace this process with a Dagster program, which imports them itself (seconds per command).
+# So is SettingProblem (a dagster.Failure): importing it imported Dagster, 0.5 s of every
+# `sparkify dagster ...` command before the exec.
 if TYPE_CHECKING:
     import dagster as dg
 
@@ -36,6 +35,8 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 def _instance() -> dg.DagsterInstance:
     """The project's instance (its database started if it is the embedded server)."""
     import dagster as dg
+
+    from sparkify_assets.settings.problems import SettingProblem
 
     try:
         home = prepare_instance()
@@ -78,10 +79,7 @@ def dagster_command(arguments: list[str]) -> int:
 
 def instance(_: argparse.Namespace) -> int:
     """Prepares the instance and prints its directory (`export DAGSTER_HOME=...`)."""
-    try:
-        print(prepare_instance())
-    except InstanceSettingError as error:
-        raise SettingProblem(str(error), setting="SPARKIFY_DAGSTER_STORAGE_URL") from None
+    print(prepare_instance())  # an InstanceSettingError is reported by main
     return 0
 
 
@@ -145,6 +143,7 @@ def build(args: argparse.Namespace) -> int:
     from sparkify_assets.commands.build import build_warehouse, initialized_resource
     from sparkify_assets.commands.upgrade import require_current_schema
     from sparkify_assets.definitions import defs
+    from sparkify_assets.source.problems import reported_source_problems
 
     resources = defs.resources or {}
     source = initialized_resource(resources["source"])
@@ -317,16 +316,28 @@ def main(argv: list[str] | None = None) -> int:
     except InstanceSettingError as error:
         print(f"sparkify: {error}", file=sys.stderr)
         return EXIT_SETTING
-    except SettingProblem as problem:
+    except Exception as error:
+        message = _setting_problem_message(error)
+        if message is None:
+            raise
         if debug:
             traceback.print_exc()
-        print(f"sparkify: {problem.message}", file=sys.stderr)
+        print(f"sparkify: {message}", file=sys.stderr)
         return EXIT_SETTING
-    except EmbeddedPostgresError as error:  # its message says what to do
-        if debug:
-            traceback.print_exc()
-        print(f"sparkify: {error}", file=sys.stderr)
-        return EXIT_SETTING
+
+
+def _setting_problem_message(error: Exception) -> str | None:
+    """The one-line message of a problem a person fixes by a setting or by starting a service (a
+    SettingProblem, or the embedded server's own error: its message says what to do); None for
+    anything else."""
+    from sparkify_assets.settings.problems import SettingProblem
+    from sparkify_assets.warehouse.postgres.embedded_server import EmbeddedPostgresError
+
+    if isinstance(error, SettingProblem):
+        return error.message
+    if isinstance(error, EmbeddedPostgresError):
+        return str(error)
+    return None
 
 
 if __name__ == "__main__":
