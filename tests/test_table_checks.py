@@ -6,10 +6,12 @@ table's checks in that same transaction, and rolls back.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping
 from datetime import date
 from pathlib import Path
 
+import dagster as dg
 import psycopg
 import pytest
 
@@ -20,7 +22,7 @@ from sparkify_assets.records.events import EVENT_COLUMNS
 from sparkify_assets.warehouse.check_results import run_table_checks
 from sparkify_assets.warehouse.load_window import LoadWindow
 from sparkify_assets.warehouse.postgres.engine import PostgresSession
-from sparkify_assets.warehouse.sql_files import load_file
+from sparkify_assets.warehouse.sql_files import SqlStatement, load_file
 from tests.conftest import SMALL_SPEC, new_database, resources_for
 
 WINDOW = LoadWindow(
@@ -252,3 +254,44 @@ def test_both_forms_of_the_users_statement_give_the_same_users(built_warehouse_u
             connection.rollback()
     assert results["postgres/transform/users"] == results["transform/users"]
     assert all(results["transform/users"])
+
+
+class _TimedSession:
+    """A session that records which checks it ran and takes a while for each (as a check on a
+    large table does), so that two connections really overlap."""
+
+    def __init__(self, session: PostgresSession) -> None:
+        self.session = session
+        self.ran: list[str] = []
+
+    def query(
+        self, sql: SqlStatement, params: Mapping[str, object] | None = None
+    ) -> list[dict[str, object]]:
+        time.sleep(0.05)
+        self.ran.append(sql.name)
+        return self.session.query(sql, params)
+
+
+@pytest.mark.parametrize("table", ["staging_events", "songplays", "time"])
+def test_checks_on_a_side_connection_give_the_same_results_in_the_same_order(
+    built_warehouse_url: str, table: str
+) -> None:
+    """A step runs its checks two at a time (the main connection and a side one): every check
+    runs once, on one of them, and the results are the ones of one connection, in file order."""
+    params = {**WINDOW.sql_params(), "loaded_rows": 0, "max_quarantine_share": 0.0}
+    with psycopg.connect(built_warehouse_url) as one, psycopg.connect(built_warehouse_url) as two:
+        counted = one.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
+        assert counted is not None
+        params["loaded_rows"] = counted[0]
+        alone = run_table_checks(PostgresSession(one), table, params)
+        main, side = _TimedSession(PostgresSession(one)), _TimedSession(PostgresSession(two))
+        shared = run_table_checks(main, table, params, side=side)
+
+    def outcome(results: list[dg.AssetCheckResult]) -> list[tuple[object, ...]]:
+        return [(r.check_name, r.passed, r.severity, dict(r.metadata)) for r in results]
+
+    names = list(load_file(f"checks/{table}"))
+    assert [r.check_name for r in shared] == names
+    assert outcome(shared) == outcome(alone)
+    assert sorted(main.ran + side.ran) == sorted(names)  # each check once
+    assert main.ran and side.ran  # both connections worked

@@ -81,21 +81,23 @@ def staging_events(
                         },
                         partition_key=day.isoformat(),
                     )
-        return table_materialization(
-            connection,
-            "staging_events",
-            window,
-            known_row_count=report.rows_loaded,
-            check_params={
-                "loaded_rows": report.rows_loaded,
-                "max_quarantine_share": source.max_quarantine_share,
-            },
-            metadata={
-                "source": tree.url,
-                "files_loaded": len(report.files),
-                "rows_quarantined": report.rows_rejected,
-            },
-        )
+        with warehouse.open() as side:  # the checks, two at a time
+            return table_materialization(
+                connection,
+                "staging_events",
+                window,
+                side=side,
+                known_row_count=report.rows_loaded,
+                check_params={
+                    "loaded_rows": report.rows_loaded,
+                    "max_quarantine_share": source.max_quarantine_share,
+                },
+                metadata={
+                    "source": tree.url,
+                    "files_loaded": len(report.files),
+                    "rows_quarantined": report.rows_rejected,
+                },
+            )
 
 
 @dg.asset(

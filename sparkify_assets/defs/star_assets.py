@@ -30,7 +30,8 @@ def _replace_table(
             transform_statements(table, connection.engine),
             window.sql_params() if window else {},
         )
-        return table_materialization(connection, table, window)
+        with warehouse.open() as side:  # the checks, two at a time
+            return table_materialization(connection, table, window, side=side)
 
 
 def _definition_metadata(table: str) -> dict[str, object]:

@@ -3,8 +3,10 @@ and materialization metadata (the checks' conventions: docs/tables_and_data_flow
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from queue import Empty, Queue
 from typing import Any, NamedTuple, Protocol
 
 import dagster as dg
@@ -60,13 +62,48 @@ def _metadata_value(value: object) -> object:
     return value
 
 
+def _check_rows(
+    connections: Sequence[Queryable], checks: Sequence[SqlStatement], params: Mapping[str, object]
+) -> list[Row]:
+    """Each check's one row, in ``checks`` order; the checks are shared out among
+    ``connections`` (each taking the next one left when it is free), side by side."""
+    rows: list[Row | None] = [None] * len(checks)
+    pending: Queue[int] = Queue()
+    for index in range(len(checks)):
+        pending.put(index)
+
+    def work(connection: Queryable) -> None:
+        while True:
+            try:
+                index = pending.get_nowait()
+            except Empty:
+                return
+            (rows[index],) = connection.query(checks[index], params)
+
+    with ThreadPoolExecutor(max_workers=max(len(connections) - 1, 1)) as pool:
+        others = [pool.submit(work, connection) for connection in connections[1:]]
+        try:
+            work(connections[0])
+        finally:
+            for other in others:
+                other.result()  # re-raises a check's error
+    return [row for row in rows if row is not None]
+
+
 def run_table_checks(
-    warehouse: Queryable, table: str, params: Mapping[str, object]
+    warehouse: Queryable,
+    table: str,
+    params: Mapping[str, object],
+    *,
+    side: Queryable | None = None,
 ) -> list[dg.AssetCheckResult]:
-    """Runs every check of ``table`` and returns their results."""
+    """Runs every check of ``table`` and returns their results (in the order of its checks file).
+    With a ``side`` connection the checks run two at a time: they only read, and a step's checks
+    were a quarter of its time on 1M events."""
+    checks = list(load_file(f"checks/{checked_table_name(table)}").values())
+    connections = [warehouse] if side is None else [warehouse, side]
     results = []
-    for check in load_file(f"checks/{checked_table_name(table)}").values():
-        (found,) = warehouse.query(check, params)
+    for check, found in zip(checks, _check_rows(connections, checks, params), strict=True):
         row = CheckRow.from_row(found)
         metadata: dict[str, Any] = {"failures": row.failures}
         metadata.update(
@@ -99,11 +136,12 @@ def table_materialization(
     check_params: Mapping[str, object] | None = None,
     metadata: Mapping[str, Any] | None = None,
     known_row_count: int | None = None,
+    side: Queryable | None = None,
 ) -> dg.MaterializeResult:
     """The MaterializeResult of ``table``: row count (of the window when there is one; as
     ``dagster/row_count`` only when it is one partition's), fully qualified table name, the
-    caller's metadata, and every check's result. (The column schema is definition metadata: see
-    table_documentation.)"""
+    caller's metadata, and every check's result, two at a time with a ``side`` connection. (The
+    column schema is definition metadata: see table_documentation.)"""
     params: dict[str, object] = dict(window.sql_params()) if window else {}
     params.update(check_params or {})
     (location,) = warehouse.query(statement("catalog.current_location"))
@@ -123,5 +161,5 @@ def table_materialization(
             **({"log_dates": str(window)} if window else {}),
             **(metadata or {}),
         },
-        check_results=run_table_checks(warehouse, table, params),
+        check_results=run_table_checks(warehouse, table, params, side=side),
     )
