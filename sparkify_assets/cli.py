@@ -146,17 +146,16 @@ def build(args: argparse.Namespace) -> int:
     from sparkify_assets.source.problems import reported_source_problems
 
     resources = defs.resources or {}
-    source = initialized_resource(resources["source"])
-    warehouse = initialized_resource(resources["warehouse"])
-    # Settings first, before any run: a wrong one is one message, not a failed run per step.
-    tree = source.tree()
-    with reported_source_problems(tree.url):
-        log_dates = [day for day, _ in tree.log_files()]
-    with warehouse.open(make_ready=False) as connection:
-        require_current_schema(connection)  # else: the command that upgrades it
-
     started = time.perf_counter()
     with _instance() as dagster_instance:
+        source = initialized_resource(resources["source"], dagster_instance)
+        warehouse = initialized_resource(resources["warehouse"], dagster_instance)
+        # Settings first, before any run: a wrong one is one message, not a failed run per step.
+        tree = source.tree()
+        with reported_source_problems(tree.url):
+            log_dates = [day for day, _ in tree.log_files()]
+        with warehouse.open(make_ready=False) as connection:
+            require_current_schema(connection)  # else: the command that upgrades it
         outcome = build_warehouse(
             defs,
             instance=dagster_instance,
