@@ -309,6 +309,55 @@ def test_a_subset_is_one_step_and_a_failing_question_does_not_stop_the_others(
     assert len(result.get_step_success_events()) == 0
 
 
+def test_one_failing_question_is_named_and_a_failing_chart_stops_only_its_answer(
+    built_url: str, new_year_source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One failure still names its question (the step's key names none of them), and a chart
+    that cannot be drawn fails its own answer, not the ones after it."""
+    real_sql = analytics_assets._question_sql
+
+    def sql(question: str) -> SqlStatement:
+        if question == "most_active_users":  # the first question: the others come after it
+            return replace(real_sql(question), text="SELECT * FROM no_such_table")
+        return real_sql(question)
+
+    monkeypatch.setattr(analytics_assets, "_question_sql", sql)
+    resources = resources_for(built_url, new_year_source)
+    result = dg.materialize(
+        list(defs.assets),  # type: ignore[arg-type]
+        selection=ANALYTICS,
+        resources=resources,
+        raise_on_error=False,
+    )
+    assert not result.success
+    assert sorted(_materializations(result)) == sorted(set(QUESTIONS) - {"most_active_users"})
+    [failure] = result.get_step_failure_events()
+    message = str(failure.event_specific_data.user_failure_data.description)  # type: ignore[union-attr]
+    assert message.startswith("most_active_users: ") and "no_such_table" in message
+
+    monkeypatch.setattr(analytics_assets, "_question_sql", real_sql)
+    [plays_by_hour] = [q for q in ANSWERED_QUESTIONS if q.name == "plays_by_hour"]
+
+    def broken_chart(rows: object) -> bytes:
+        raise ValueError("no canvas")
+
+    monkeypatch.setattr(
+        analytics_assets,
+        "QUESTIONS",
+        [replace(q, chart=broken_chart) if q is plays_by_hour else q for q in ANSWERED_QUESTIONS],
+    )
+    result = dg.materialize(
+        list(defs.assets),  # type: ignore[arg-type]
+        selection=ANALYTICS,
+        resources=resources,
+        raise_on_error=False,
+    )
+    assert sorted(_materializations(result)) == sorted(set(QUESTIONS) - {"plays_by_hour"})
+    [failure] = result.get_step_failure_events()
+    message = str(failure.event_specific_data.user_failure_data.description)  # type: ignore[union-attr]
+    assert message == "plays_by_hour: no canvas"
+
+
 def test_empty_star_schema_gives_empty_answers_not_failures(
     warehouse_url: str, small_source: Path
 ) -> None:

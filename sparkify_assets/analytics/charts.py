@@ -90,6 +90,12 @@ def markdown_table(
 # ------------------------------------------------------------------------------------------- PNGs
 
 
+def load_drawing_library() -> None:
+    """Imports what drawing a chart needs (matplotlib: 0.4 s), e.g. while queries are running."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
+    from matplotlib.figure import Figure  # noqa: F401
+
+
 def _new_figure(width: float, height: float) -> Figure:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure

@@ -10,7 +10,7 @@ from queue import Queue
 
 import dagster as dg
 
-from sparkify_assets.analytics.charts import markdown_table, png_markdown
+from sparkify_assets.analytics.charts import load_drawing_library, markdown_table, png_markdown
 from sparkify_assets.analytics.questions import QUESTIONS, QUESTIONS_BY_NAME, Question
 from sparkify_assets.defs.analytics_automation import analytics_refresh
 from sparkify_assets.defs.asset_groups import ANALYTICS_GROUP
@@ -103,12 +103,19 @@ def _answers(
 
         pool = stack.enter_context(ThreadPoolExecutor(max_workers=QUERY_CONNECTIONS))
         futures = [pool.submit(query, question) for question in questions]
+        consumed = False
         try:
+            if futures:
+                load_drawing_library()  # while the first queries run
             for question, future in zip(questions, futures, strict=True):
                 yield question, future, engine
+            consumed = True
         finally:
-            for future in futures:
-                future.cancel()
+            if not consumed:  # the step is stopping: no query left running for the pool to await
+                for future in futures:
+                    future.cancel()
+                for connection in opened:
+                    connection.cancel_running()
 
 
 def _answer_spec(question: Question) -> dg.AssetSpec:
@@ -134,25 +141,33 @@ def analytics_answers(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> Iterator[dg.MaterializeResult]:
     """Runs the selected questions' queries and records each answer. A question that fails does
-    not stop the others: their answers are recorded, then the step fails naming it."""
+    not stop the others: their answers are recorded, then the step fails naming each failed one
+    (its error's traceback in the step's log)."""
     selected = [q for q in QUESTIONS if dg.AssetKey(q.name) in context.selected_asset_keys]
-    failed: list[tuple[Question, BaseException]] = []
+    failed: list[tuple[Question, Exception]] = []
     for question, rows_to_come, engine in _answers(warehouse, selected):
         try:
             rows = rows_to_come.result()
             _check_columns(question, rows)
+            answer = _answer_result(question, rows, engine)
         except Exception as error:  # the others still get their answers
+            context.log.exception(f"{question.name} failed")
             failed.append((question, error))
             continue
         context.log.info(f"{question.name}: {len(rows)} rows from {engine}")
-        yield _answer_result(question, rows, engine)
-    if len(failed) == 1:
-        raise failed[0][1]
+        yield answer
     if failed:
         raise dg.Failure(
-            description="; ".join(f"{q.name}: {error}" for q, error in failed),
+            description="; ".join(f"{q.name}: {_one_line(error)}" for q, error in failed),
+            metadata={"failed_questions": [q.name for q, _ in failed]},
             allow_retries=False,
         )
+
+
+def _one_line(error: Exception) -> str:
+    """An error's message in one line (a dg.Failure's description, else its text)."""
+    text = error.description if isinstance(error, dg.Failure) and error.description else str(error)
+    return " ".join(text.split()) or type(error).__name__
 
 
 analytics_assets = [analytics_answers]

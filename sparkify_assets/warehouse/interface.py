@@ -228,6 +228,11 @@ class Warehouse(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def cancel_running(self) -> None:  # noqa: B027 (optional hook)
+        """Asks the server to cancel this connection's running statement, if any; callable from
+        any thread (a step stopping while another thread waits on a query). Default: nothing
+        (the statement then runs to its end, or to the engine's statement timeout)."""
+
     def __enter__(self) -> Self:
         return self
 

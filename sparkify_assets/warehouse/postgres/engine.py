@@ -161,6 +161,9 @@ class PostgresWarehouse(Warehouse):
     def close(self) -> None:
         self._connection.close()
 
+    def cancel_running(self) -> None:
+        self._connection.cancel_safe()
+
     @contextmanager
     def transaction(self) -> Iterator[PostgresSession]:
         try:
@@ -244,7 +247,7 @@ class PostgresWarehouse(Warehouse):
         catalog = _SongCatalogReader(tree, log)
         with self.transaction() as session:
             session.lock_for_write("staging_songs")
-            session.execute(statement("staging/staging_songs.delete_all"))
+            deleted = session.execute(statement("staging/staging_songs.delete_all"))
             session.execute(statement("staging/staging_songs.delete_all_quarantine"))
             loaded = 0
             while not catalog.finished:  # one COPY per batch of rejected files written
@@ -252,7 +255,7 @@ class PostgresWarehouse(Warehouse):
                     statement("postgres/copy.staging_songs"), catalog.rows()
                 )
                 _quarantine(session, catalog.take_rejected(), "song", run_id, log_date=None)
-            session.refresh_statistics("staging_songs", loaded)
+            session.refresh_statistics("staging_songs", max(deleted, 0) + loaded)
         log(f"song_data/: {loaded} song files loaded, {catalog.rejected_count} quarantined")
         return LoadReport([FileLoad("song_data/", loaded, catalog.rejected_count)])
 
