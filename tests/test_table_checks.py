@@ -18,6 +18,7 @@ import pytest
 from sparkify_assets.commands.build import build_warehouse
 from sparkify_assets.definitions import defs
 from sparkify_assets.defs.freshness_checks import CHECK_NAME as FRESHNESS_CHECK
+from sparkify_assets.defs.resources import WarehouseResource
 from sparkify_assets.records.events import EVENT_COLUMNS
 from sparkify_assets.warehouse.check_results import run_table_checks
 from sparkify_assets.warehouse.load_window import LoadWindow
@@ -267,7 +268,7 @@ class _TimedSession:
     def query(
         self, sql: SqlStatement, params: Mapping[str, object] | None = None
     ) -> list[dict[str, object]]:
-        time.sleep(0.05)
+        time.sleep(0.2)
         self.ran.append(sql.name)
         return self.session.query(sql, params)
 
@@ -295,3 +296,36 @@ def test_checks_on_a_side_connection_give_the_same_results_in_the_same_order(
     assert outcome(shared) == outcome(alone)
     assert sorted(main.ran + side.ran) == sorted(names)  # each check once
     assert main.ran and side.ran  # both connections worked
+
+
+def test_a_side_connection_that_cannot_be_opened_leaves_the_checks_to_the_step_connection() -> None:
+    """The step's data is written when its checks start: a server refusing one more connection
+    (at its limit) must not fail the step; it runs its checks one at a time, saying so once."""
+    said: list[str] = []
+    unreachable = WarehouseResource(url="postgresql://sparkify@127.0.0.1:1/warehouse")
+    with unreachable.open_side(said.append) as side:
+        assert side is None
+    assert len(said) == 1 and said[0].startswith("no side connection (")
+    assert said[0].endswith("checks one at a time")
+
+
+class _FailingSession(_TimedSession):
+    def query(
+        self, sql: SqlStatement, params: Mapping[str, object] | None = None
+    ) -> list[dict[str, object]]:
+        self.ran.append(sql.name)
+        raise RuntimeError(f"{sql.name} broke")
+
+
+def test_a_check_that_errors_stops_the_checks_not_yet_started_and_is_raised(
+    built_warehouse_url: str,
+) -> None:
+    params = {**WINDOW.sql_params(), "loaded_rows": 0, "max_quarantine_share": 0.0}
+    with psycopg.connect(built_warehouse_url) as one:
+        main = _FailingSession(PostgresSession(one))
+        side = _TimedSession(PostgresSession(one))
+        with pytest.raises(RuntimeError, match=r" broke$") as raised:
+            run_table_checks(main, "songplays", params, side=side)
+    assert len(main.ran) == 1  # it stopped taking checks after its error
+    assert str(raised.value) == f"{main.ran[0]} broke"
+    assert len(side.ran) <= 1  # the side one after the check it was running

@@ -1,6 +1,6 @@
 """The resources the assets share: where the raw data is, and the warehouse."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 
@@ -181,7 +181,33 @@ class WarehouseResource(dg.ConfigurableResource):
         """A connection for one step, closed at the end of the block. The first one of a run
         makes the warehouse ready (schema and tables created where missing, the schema version
         checked), so no step has to; ``make_ready=False``: as it is (``sparkify migrate``)."""
-        warehouse = connect_warehouse(
+        warehouse = self._connect()
+        try:
+            if make_ready and not self._tables_ready:
+                warehouse.ensure_tables()
+                self._tables_ready = True
+            yield warehouse
+        finally:
+            warehouse.close()
+
+    @contextmanager
+    def open_side(self, log: Callable[[str], None]) -> Iterator[Warehouse | None]:
+        """A second connection beside a step's own, for read-only work that may run alongside
+        (its checks), closed at the end of the block; None when one cannot be opened now (a
+        server at its connection limit): the step goes on with its own, after one ``log`` line."""
+        try:
+            side: Warehouse | None = self._connect()
+        except Exception as error:  # the step's data is written: a side connection is optional
+            log(f"no side connection ({' '.join(str(error).split())}): checks one at a time")
+            side = None
+        try:
+            yield side
+        finally:
+            if side is not None:
+                side.close()
+
+    def _connect(self) -> Warehouse:
+        return connect_warehouse(
             WarehouseSettings(
                 url=self.url,
                 password=self.password,
@@ -193,10 +219,3 @@ class WarehouseResource(dg.ConfigurableResource):
                 statement_timeout_seconds=self.redshift_statement_timeout_seconds,
             )
         )
-        try:
-            if make_ready and not self._tables_ready:
-                warehouse.ensure_tables()
-                self._tables_ready = True
-            yield warehouse
-        finally:
-            warehouse.close()

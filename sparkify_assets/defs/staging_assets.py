@@ -81,7 +81,7 @@ def staging_events(
                         },
                         partition_key=day.isoformat(),
                     )
-        with warehouse.open() as side:  # the checks, two at a time
+        with warehouse.open_side(context.log.info) as side:  # the checks, two at a time
             return table_materialization(
                 connection,
                 "staging_events",

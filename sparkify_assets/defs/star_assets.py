@@ -22,7 +22,10 @@ KINDS = {"postgres", "redshift"}
 
 
 def _replace_table(
-    warehouse: WarehouseResource, table: str, window: LoadWindow | None
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    table: str,
+    window: LoadWindow | None,
 ) -> dg.MaterializeResult:
     with warehouse.open() as connection:
         connection.replace_rows(
@@ -30,7 +33,7 @@ def _replace_table(
             transform_statements(table, connection.engine),
             window.sql_params() if window else {},
         )
-        with warehouse.open() as side:  # the checks, two at a time
+        with warehouse.open_side(context.log.info) as side:  # the checks, two at a time
             return table_materialization(connection, table, window, side=side)
 
 
@@ -116,7 +119,7 @@ def star_table_asset(table: StarTable) -> dg.AssetsDefinition:
             if table.by_log_date
             else None
         )
-        return _replace_table(warehouse, table.name, window)
+        return _replace_table(context, warehouse, table.name, window)
 
     return rebuild
 

@@ -3,8 +3,9 @@ and materialization metadata (the checks' conventions: docs/tables_and_data_flow
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from decimal import Decimal
 from queue import Empty, Queue
 from typing import Any, NamedTuple, Protocol
@@ -71,22 +72,27 @@ def _check_rows(
     pending: Queue[int] = Queue()
     for index in range(len(checks)):
         pending.put(index)
+    errors: list[BaseException] = []
 
     def work(connection: Queryable) -> None:
-        while True:
+        while not errors:  # after a failed check, the others are not started
             try:
                 index = pending.get_nowait()
             except Empty:
                 return
-            (rows[index],) = connection.query(checks[index], params)
+            try:
+                (rows[index],) = connection.query(checks[index], params)
+            except BaseException as error:
+                errors.append(error)
+                raise
 
     with ThreadPoolExecutor(max_workers=max(len(connections) - 1, 1)) as pool:
         others = [pool.submit(work, connection) for connection in connections[1:]]
-        try:
+        with contextlib.suppress(BaseException):  # kept in ``errors``
             work(connections[0])
-        finally:
-            for other in others:
-                other.result()  # re-raises a check's error
+        wait(others)
+    if errors:
+        raise errors[0]  # the first check that failed
     return [row for row in rows if row is not None]
 
 
