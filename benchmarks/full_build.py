@@ -238,7 +238,9 @@ def floor_build(source: Path, url: str, days: list[date]) -> Timings:
                                 )
                             )
             analyze = statement("postgres/upkeep.analyze_table").text
-            for table in ("staging_events", "staging_songs"):  # as the loads do
+            # As the loads do. The star tables' ANALYZE after their transforms (0.3 s at 1M) is
+            # left out of the floor: the build pays it, so the ratios err on the build's side.
+            for table in ("staging_events", "staging_songs"):
                 connection.execute(pgsql.SQL(analyze).format(table=pgsql.Identifier(table)))
             connection.commit()
         window = LoadWindow(days[0], days[-1] + timedelta(days=1)).sql_params()

@@ -313,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
         args = command_parser().parse_args(arguments)
         return int(args.run(args))
     except InstanceSettingError as error:
+        if debug:
+            traceback.print_exc()
         print(f"sparkify: {error}", file=sys.stderr)
         return EXIT_SETTING
     except Exception as error:

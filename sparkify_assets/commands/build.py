@@ -27,8 +27,11 @@ def initialized_resource(resource: object, instance: dg.DagsterInstance | None =
         return resource
     if instance is None:
         return resource.process_config_and_initialize()
-    with dg.build_resources({"resource": resource}, instance=instance) as built:
-        return built.resource
+    try:
+        with dg.build_resources({"resource": resource}, instance=instance) as built:
+            return built.resource
+    except dg.DagsterUserCodeExecutionError as error:  # the resource's own error, unwrapped
+        raise error.user_exception from None  # as process_config_and_initialize raises it
 
 
 @dataclass(frozen=True)
