@@ -132,6 +132,18 @@ def test_a_missing_database_and_an_unknown_scheme_name_the_setting(
     )
 
 
+def test_a_bad_schema_name_is_one_short_message(small_source: Path, tmp_path: Path) -> None:
+    status, lines, _ = _sparkify(
+        ["build"],
+        tmp_path,
+        SPARKIFY_SOURCE_URL=str(small_source),
+        SPARKIFY_WAREHOUSE_SCHEMA="analytics; DROP TABLE songs",
+    )
+    assert status == 2
+    [line] = lines
+    assert line.startswith("sparkify: ") and "SPARKIFY_WAREHOUSE_SCHEMA" in line
+
+
 def test_a_missing_bucket_is_one_short_message(
     s3_bucket: S3Bucket,
     tmp_path: Path,

@@ -173,8 +173,8 @@ class WarehouseResource(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         try:
             checked_schema_name(self.schema_name or DEFAULT_SCHEMA)
-        except ValueError as error:
-            raise dg.Failure(description=str(error), allow_retries=False) from None
+        except ValueError as error:  # one line from `sparkify`, exit 2; no retry in a run
+            raise SettingProblem(str(error), setting="SPARKIFY_WAREHOUSE_SCHEMA") from None
 
     @contextmanager
     def open(self, *, make_ready: bool = True) -> Iterator[Warehouse]:
