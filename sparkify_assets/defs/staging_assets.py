@@ -18,6 +18,7 @@ from sparkify_assets.source.listing import list_source_files
 from sparkify_assets.source.problems import reported_source_problems
 from sparkify_assets.source.tree import SourceFileMissing
 from sparkify_assets.warehouse.check_results import table_check_specs, table_materialization
+from sparkify_assets.warehouse.interface import LoadReport, Warehouse
 from sparkify_assets.warehouse.load_window import LoadWindow
 from sparkify_assets.warehouse.table_documentation import table_definition_metadata
 
@@ -26,6 +27,37 @@ STAGING_GROUP = "staging"
 # Longer windows record their files in the run's observation only: add_asset_metadata per day is
 # quadratic in the window's length in Dagster 1.13 (~3 s for 2,859 days).
 PER_DAY_METADATA_MAX_DAYS = 31
+
+
+def _loaded_table(
+    connection: Warehouse,
+    table: str,
+    window: LoadWindow | None,
+    report: LoadReport,
+    source: SourceResource,
+    source_url: str,
+    *,
+    metadata: dict[str, object],
+    side: Warehouse | None = None,
+) -> dg.MaterializeResult:
+    """A staging table's materialization after a load: the loader's row count (its row_count
+    check verifies the table agrees), the quarantine share allowed, the source and ``metadata``."""
+    return table_materialization(
+        connection,
+        table,
+        window,
+        side=side,
+        known_row_count=report.rows_loaded,
+        check_params={
+            "loaded_rows": report.rows_loaded,
+            "max_quarantine_share": source.max_quarantine_share,
+        },
+        metadata={
+            "source": source_url,
+            "rows_quarantined": report.rows_rejected,
+            **metadata,
+        },
+    )
 
 
 @dg.asset(
@@ -82,21 +114,15 @@ def staging_events(
                         partition_key=day.isoformat(),
                     )
         with warehouse.open_side(context.log.info) as side:  # the checks, two at a time
-            return table_materialization(
+            return _loaded_table(
                 connection,
                 "staging_events",
                 window,
+                report,
+                source,
+                tree.url,
                 side=side,
-                known_row_count=report.rows_loaded,
-                check_params={
-                    "loaded_rows": report.rows_loaded,
-                    "max_quarantine_share": source.max_quarantine_share,
-                },
-                metadata={
-                    "source": tree.url,
-                    "files_loaded": len(report.files),
-                    "rows_quarantined": report.rows_rejected,
-                },
+                metadata={"files_loaded": len(report.files)},
             )
 
 
@@ -133,19 +159,12 @@ def staging_songs(
             report = connection.load_song_catalog(
                 tree, run_id=context.run.run_id, log=context.log.info
             )
-        return table_materialization(
+        return _loaded_table(
             connection,
             "staging_songs",
             None,
-            known_row_count=report.rows_loaded,
-            check_params={
-                "loaded_rows": report.rows_loaded,
-                "max_quarantine_share": source.max_quarantine_share,
-            },
-            metadata={
-                "source": tree.url,
-                "rows_quarantined": report.rows_rejected,
-                CATALOG_DIGEST_METADATA: digest,
-                "song_files": song_files,
-            },
+            report,
+            source,
+            tree.url,
+            metadata={CATALOG_DIGEST_METADATA: digest, "song_files": song_files},
         )
