@@ -3,7 +3,6 @@ and materialization metadata (the checks' conventions: docs/tables_and_data_flow
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from decimal import Decimal
@@ -88,11 +87,12 @@ def _check_rows(
 
     with ThreadPoolExecutor(max_workers=max(len(connections) - 1, 1)) as pool:
         others = [pool.submit(work, connection) for connection in connections[1:]]
-        with contextlib.suppress(BaseException):  # kept in ``errors``
-            work(connections[0])
-        wait(others)
+        try:
+            work(connections[0])  # its error (or an interrupt) is raised once the others stop
+        finally:
+            wait(others)
     if errors:
-        raise errors[0]  # the first check that failed
+        raise errors[0]  # a side connection's check failed
     return [row for row in rows if row is not None]
 
 
