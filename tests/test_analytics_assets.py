@@ -515,3 +515,22 @@ def test_free_vs_paid_bars_per_day_week_or_month_keep_every_play(
 def test_free_vs_paid_chart_of_a_long_history_is_a_readable_png() -> None:
     png = free_vs_paid_chart(_daily_rows(date(2018, 11, 1), 2_859))
     assert _png_size(png) == (800, 380)
+
+
+def test_a_stopping_step_cancels_the_queries_still_running(
+    built_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The queries run in a thread pool, out of reach of the step's interrupt: when the step
+    stops taking answers (terminated, or failing), the queries still running are cancelled on the
+    server instead of being awaited to their end."""
+    real_sql = analytics_assets._question_sql
+
+    def slow(question: str) -> SqlStatement:
+        return replace(real_sql(question), text="SELECT pg_sleep(60) AS slept")
+
+    monkeypatch.setattr(analytics_assets, "_question_sql", slow)
+    answers = analytics_assets._answers(WarehouseResource(url=built_url), ANSWERED_QUESTIONS[:3])
+    _, first, _ = next(answers)
+    answers.close()  # as when the step is interrupted while it waits for the first answer
+    error = first.exception(timeout=30)  # well before the query's 60 s
+    assert error is not None and "canceling statement" in str(error)
