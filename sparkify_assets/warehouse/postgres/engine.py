@@ -83,19 +83,17 @@ class PostgresSession:
         lock = pgsql.SQL(template).format(table=pgsql.Identifier(checked_table_name(table)))
         self.connection.execute(lock)
 
-    def refresh_statistics(self, table: str, rows_changed: int) -> bool:
+    def refresh_statistics(self, table: str, rows_changed: int) -> None:
         """ANALYZE ``table`` when ``rows_changed`` rows are enough of it to make the planner's
-        statistics stale (``sql/postgres/upkeep.sql``); returns whether it did."""
+        statistics stale (``sql/postgres/upkeep.sql``)."""
         name = checked_table_name(table)
         [needs] = self.query(
             statement("postgres/upkeep.needs_analyze"),
             {"rows_changed": rows_changed, "table_name": name},
         )
-        if not needs["needs_analyze"]:
-            return False
-        template = statement("postgres/upkeep.analyze_table").text
-        self.connection.execute(pgsql.SQL(template).format(table=pgsql.Identifier(name)))
-        return True
+        if needs["needs_analyze"]:
+            template = statement("postgres/upkeep.analyze_table").text
+            self.connection.execute(pgsql.SQL(template).format(table=pgsql.Identifier(name)))
 
     def copy_out_to_file(
         self, sql: SqlStatement, params: Mapping[str, object], target: Path
